@@ -1,0 +1,241 @@
+"""Typed configuration: pydantic models loaded from YAML by one `load_config`.
+
+Unknown keys and wrong types are errors that name the key and the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file is unreadable, has an unknown key or a value of the wrong type."""
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# data.yaml: where tables live and how a user's own column names map onto the contract
+# --------------------------------------------------------------------------------------------
+class TableSource(StrictModel):
+    """Where one contract table comes from.
+
+    Attributes:
+        path: file or folder (relative to `DataConfig.root`); default `<table>.parquet`,
+            `<table>/` or `<table>.csv`, whichever exists.
+        table: table name inside the DuckDB database (when `DataConfig.database` is set).
+        columns: contract column name -> the user's column name.
+    """
+
+    path: str | None = None
+    table: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class DataConfig(StrictModel):
+    """Where the customer tables live.
+
+    Attributes:
+        root: folder of Parquet/CSV files (one file or folder per table).
+        database: a DuckDB database file to read tables from instead of `root`.
+        tables: per-table overrides (location, column mapping); keys are contract table names.
+        horizon: the data's "now": later timestamps are quarantined. Default: the time of the run.
+        extra_account_columns: static account columns (beyond the contract) to carry as features.
+        quarantine_dir: where rejected rows are written, with a reason per row.
+    """
+
+    root: Path = Path("data/simulated")
+    database: Path | None = None
+    tables: dict[str, TableSource] = Field(default_factory=dict)
+    horizon: datetime | None = None
+    extra_account_columns: list[str] = Field(default_factory=list)
+    quarantine_dir: Path = Path("outputs/quarantine")
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, tables: dict[str, TableSource]) -> dict[str, TableSource]:
+        from churnseg.data.contract import TABLES
+
+        unknown = sorted(set(tables) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; contract tables are {sorted(TABLES)}")
+        return tables
+
+    def source(self, table: str) -> TableSource:
+        return self.tables.get(table, TableSource())
+
+
+# --------------------------------------------------------------------------------------------
+# simulate.yaml: the synthetic SaaS ecommerce platform
+# --------------------------------------------------------------------------------------------
+class CrisisConfig(StrictModel):
+    """A regional payment-gateway outage that hurts new accounts in one region."""
+
+    enabled: bool = True
+    region: str = "LATAM"
+    gateway: str = "PayFlow"
+    start_month: int = Field(14, ge=0, description="months after the simulation start")
+    weeks: int = Field(4, ge=1)
+    failure_rate: float = Field(0.7, ge=0, le=1)
+
+
+class InterventionsConfig(StrictModel):
+    """Randomized outreach to at-risk accounts, from `start_month` on."""
+
+    enabled: bool = True
+    start_month: int = Field(16, ge=0)
+    treatment_share: float = Field(0.5, gt=0, lt=1)
+
+
+class SimulateConfig(StrictModel):
+    """Size, seed and switches of the simulated platform."""
+
+    accounts: int = Field(2000, ge=10)
+    months: int = Field(24, ge=3)
+    seed: int = 7
+    start: date = date(2024, 1, 1)
+    crisis: CrisisConfig = CrisisConfig()
+    interventions: InterventionsConfig = InterventionsConfig()
+    chunk_accounts: int = Field(10_000, ge=100, description="accounts simulated per chunk")
+
+
+# --------------------------------------------------------------------------------------------
+# Snapshots, labels and features (train.yaml / score.yaml sections)
+# --------------------------------------------------------------------------------------------
+class SnapshotConfig(StrictModel):
+    """Which (account, as_of) pairs exist and how they are labelled.
+
+    Attributes:
+        churn_definition: `contractual` (subscription ended) or `inactivity` (went dormant).
+        as_of: explicit as_of dates; otherwise `start`..`end` every `frequency`.
+        frequency: pandas offset alias for generated dates (`MS` month start, `W-MON` weekly).
+        lead_days: days between as_of and the start of the label window (time to act).
+        horizon_days: length of the label window (as_of + lead, as_of + lead + horizon].
+        grace_days: a re-signup within this many days of an end is not churn.
+        inactivity_days: population and label window for inactivity churn: active in the last N
+            days before as_of; churned when no activity in the label window.
+        downgrade_threshold: ARR drop (fraction) that counts for the optional downgrade label.
+        min_tenure_days: accounts younger than this at as_of are left out of the population.
+    """
+
+    churn_definition: Literal["contractual", "inactivity"] = "contractual"
+    as_of: list[date] | None = None
+    start: date | None = None
+    end: date | None = None
+    frequency: str = "MS"
+    lead_days: int = Field(0, ge=0)
+    horizon_days: int = Field(90, ge=1)
+    grace_days: int = Field(30, ge=0)
+    inactivity_days: int = Field(30, ge=1)
+    downgrade_threshold: float = Field(0.2, gt=0, le=1)
+    min_tenure_days: int = Field(0, ge=0)
+
+
+class OnboardingFeatureConfig(StrictModel):
+    """Milestone order and activation; stage thresholds."""
+
+    milestones: list[str] = Field(default_factory=lambda: [
+        "store_configured", "products_imported", "payment_gateway_connected", "first_order"])
+    activation_milestone: str = "first_order"
+    dropped_early_days: int = Field(
+        14, ge=1, description="no milestone for this many days and < half done = dropped early")
+
+
+class UsageFeatureConfig(StrictModel):
+    """Which event types mean what; every other event type still gets generic counts."""
+
+    login_event: str = "login"
+    key_features: list[str] = Field(default_factory=lambda: [
+        "feature_discounts", "feature_email_campaigns", "feature_analytics",
+        "feature_inventory_sync", "feature_abandoned_cart", "feature_multi_currency"])
+    max_generic_event_types: int = Field(
+        20, ge=0, description="most frequent event types that get their own count/trend columns")
+
+
+Family = Literal["onboarding", "usage", "tickets", "payments", "sentiment", "account"]
+FAMILIES: tuple[Family, ...] = (
+    "onboarding", "usage", "tickets", "payments", "sentiment", "account")
+
+
+class FeatureConfig(StrictModel):
+    """Feature families and their windows."""
+
+    windows: list[int] = Field(default_factory=lambda: [7, 30, 90])
+    families: list[Family] = Field(default_factory=lambda: list(FAMILIES))
+    onboarding: OnboardingFeatureConfig = OnboardingFeatureConfig()
+    usage: UsageFeatureConfig = UsageFeatureConfig()
+    threads: int | None = Field(None, description="DuckDB threads; default all cores")
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_config(
+    path: str | Path | None,
+    model: type[M],
+    overrides: Mapping[str, Any] | None = None,
+) -> M:
+    """Load a YAML file into `model`, applying dotted-key overrides on top.
+
+    Args:
+        path: the YAML file; None means the model's defaults.
+        model: the pydantic model the file describes.
+        overrides: e.g. {"crisis.enabled": False, "accounts": 500}; applied after the file.
+
+    Raises:
+        ConfigError: unreadable file, unknown key or wrong type, naming the key and the file.
+    """
+    where = str(path) if path is not None else "<defaults>"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        raw = loaded
+    for dotted, value in (overrides or {}).items():
+        raw = _set_dotted(raw, dotted.split("."), value)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "<root>"
+            problems.append(f"{key}: {err['msg']}")
+        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+
+
+def _set_dotted(raw: dict[str, Any], keys: list[str], value: Any) -> dict[str, Any]:
+    out = dict(raw)
+    head, rest = keys[0], keys[1:]
+    if rest:
+        child = out.get(head) or {}
+        if not isinstance(child, dict):
+            child = {}
+        out[head] = _set_dotted(child, rest, value)
+    else:
+        out[head] = value
+    return out
+
+
+ChurnDefinition = Literal["contractual", "inactivity"]

@@ -1,0 +1,1 @@
+"""Data contract, table I/O and the simulator."""
