@@ -95,6 +95,11 @@ class InterventionsConfig(StrictModel):
     enabled: bool = True
     start_month: int = Field(16, ge=0)
     treatment_share: float = Field(0.5, gt=0, lt=1)
+    risk_threshold: float = Field(
+        0.004, gt=0, description="daily churn hazard at or above which an account is enrolled")
+    effect_days: int = Field(120, ge=1, description="days a treatment keeps working")
+    effect_scale: float = Field(
+        1.0, ge=0, description="strength of every treatment effect (0 = no effect)")
 
 
 class SimulateConfig(StrictModel):
@@ -107,6 +112,10 @@ class SimulateConfig(StrictModel):
     crisis: CrisisConfig = CrisisConfig()
     interventions: InterventionsConfig = InterventionsConfig()
     chunk_accounts: int = Field(10_000, ge=100, description="accounts simulated per chunk")
+    existing_share: float = Field(
+        0.45, ge=0, le=1, description="share of accounts created in the 24 months before start")
+    churn_scale: float = Field(1.0, gt=0, description="multiplier on every churn hazard")
+    events_scale: float = Field(1.0, gt=0, description="multiplier on usage event rates")
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,6 +184,122 @@ class FeatureConfig(StrictModel):
     onboarding: OnboardingFeatureConfig = OnboardingFeatureConfig()
     usage: UsageFeatureConfig = UsageFeatureConfig()
     threads: int | None = Field(None, description="DuckDB threads; default all cores")
+
+
+# --------------------------------------------------------------------------------------------
+# train.yaml: split, model, calibration, evaluation, tracking
+# --------------------------------------------------------------------------------------------
+class SplitConfig(StrictModel):
+    """Time-based split by as_of date, oldest to newest: train | valid | calib | test.
+
+    Attributes:
+        valid_periods: as_of dates for early stopping and capacity choice.
+        calib_periods: later dates on which the calibrator is chosen and fitted.
+        test_periods: the latest matured dates; never seen by any fitting step.
+        embargo: drop dates whose label window reaches into the next block (labels of overlapping
+            windows would otherwise share churn events across the boundary).
+    """
+
+    valid_periods: int = Field(2, ge=1)
+    calib_periods: int = Field(2, ge=1)
+    test_periods: int = Field(2, ge=1)
+    embargo: bool = True
+
+
+class Capacity(StrictModel):
+    """One LightGBM capacity setting; explanation cost grows with trees x leaves x depth^2."""
+
+    num_leaves: int = Field(15, ge=2)
+    max_depth: int = Field(4, ge=1)
+    min_data_in_leaf: int = Field(100, ge=1)
+
+
+class ModelConfig(StrictModel):
+    """LightGBM settings shared by every capacity candidate."""
+
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    max_rounds: int = Field(1000, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    capacity_grid: list[Capacity] = Field(default_factory=lambda: [
+        Capacity(num_leaves=7, max_depth=3, min_data_in_leaf=200),
+        Capacity(num_leaves=15, max_depth=4, min_data_in_leaf=100),
+        Capacity(num_leaves=31, max_depth=6, min_data_in_leaf=50),
+    ])
+    tie_tolerance: float = Field(
+        0.002, ge=0, description="validation AUC within this of the best counts as a tie: the "
+        "cheaper model wins")
+    feature_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    lambda_l2: float = Field(1.0, ge=0)
+    class_balance: Literal["none", "sqrt", "balanced"] = "sqrt"
+    include: list[str] | None = Field(None, description="use only these features")
+    exclude: list[str] = Field(default_factory=list)
+    seed: int = 42
+    threads: int = Field(0, ge=0, description="0 = LightGBM default (all cores)")
+
+
+class CalibrationConfig(StrictModel):
+    method: Literal["auto", "isotonic", "platt"] = "auto"
+    folds: int = Field(5, ge=2, description="folds used by `auto` to compare the two methods")
+
+
+class EvaluationConfig(StrictModel):
+    bootstrap: int = Field(200, ge=0)
+    ks: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2])
+    seed: int = 0
+
+
+class TrackingConfig(StrictModel):
+    """MLflow: where runs go and how models are registered/promoted.
+
+    Attributes:
+        uri: tracking URI; default `MLFLOW_TRACKING_URI` or `sqlite:///mlflow.db` in the cwd.
+        experiment: experiment name (one per config by default).
+        registered_model: name in the model registry.
+        promote_metric / promote_margin: a challenger replaces the champion only if its metric on
+            the same test snapshots beats the champion's by more than the margin.
+    """
+
+    uri: str | None = None
+    experiment: str = "churnseg"
+    registered_model: str = "churnseg-churn"
+    promote_metric: str = "roc_auc"
+    promote_margin: float = 0.0
+    higher_is_better: bool = True
+
+
+class FeatureTableConfig(StrictModel):
+    """A precomputed feature table (one row per account or account/as_of) instead of raw tables."""
+
+    path: Path
+    id_column: str = "account_id"
+    label_column: str = "churned"
+    as_of_column: str | None = "as_of"
+    arr_column: str | None = "arr"
+
+
+class TrainConfig(StrictModel):
+    snapshots: SnapshotConfig = SnapshotConfig(start=date(2024, 4, 1))
+    features: FeatureConfig = FeatureConfig()
+    split: SplitConfig = SplitConfig()
+    model: ModelConfig = ModelConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    feature_table: FeatureTableConfig | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# score.yaml: value, segments, priority
+# --------------------------------------------------------------------------------------------
+class ValueConfig(StrictModel):
+    """LTV settings (score.yaml `value:`)."""
+
+    margin: float = Field(0.8, gt=0, le=1, description="gross margin on ARR")
+    discount_rate: float = Field(0.10, ge=0, description="annual discount rate")
+    max_months: int = Field(60, ge=1, description="lifetime cap in months")
+    ltv_column: str | None = Field(None, description="use this input column as LTV when present")
+    use_ltv: bool = Field(False, description="rank by LTV at risk instead of ARR at risk")
 
 
 # --------------------------------------------------------------------------------------------

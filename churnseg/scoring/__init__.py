@@ -1,0 +1,1 @@
+"""From risk to action: value, segments and priority."""
