@@ -302,6 +302,89 @@ class ValueConfig(StrictModel):
     use_ltv: bool = Field(False, description="rank by LTV at risk instead of ARR at risk")
 
 
+class Tiers(StrictModel):
+    """Bins of a number: values < thresholds[0] get labels[0], ..., the rest the last label."""
+
+    thresholds: list[float]
+    labels: list[str]
+
+    @field_validator("labels")
+    @classmethod
+    def _one_more_label(cls, labels: list[str], info: Any) -> list[str]:
+        thresholds = info.data.get("thresholds", [])
+        if len(labels) != len(thresholds) + 1:
+            raise ValueError(f"need {len(thresholds) + 1} labels for {len(thresholds)} thresholds")
+        return labels
+
+
+class TriggerConfig(StrictModel):
+    """Events that call for action now, each from feature columns (absent columns: never fires)."""
+
+    missed_payment_min: float = Field(1, description="failed_payments_30d at least this")
+    detractor_within_days: int = 90
+    downgrade_change: float = Field(-0.05, description="arr_change_90d at most this")
+    ticket_surge_7d: float = Field(2, description="tickets_7d at least this")
+
+
+class SegmentsConfig(StrictModel):
+    """Segment families written as columns of the priority list (segments.yaml)."""
+
+    min_segment_size: int = Field(20, ge=1, description="smaller segments fold into 'other'")
+    risk_tiers: Tiers = Tiers(thresholds=[0.10, 0.25], labels=["low", "medium", "high"])
+    value_tiers: Tiers = Tiers(thresholds=[3000, 15000, 60000],
+                               labels=["small", "mid", "large", "strategic"])
+    ltv_tiers: Tiers = Tiers(thresholds=[20000], labels=["low_ltv", "high_ltv"])
+    risk_level_failed_payments: Tiers = Tiers(thresholds=[1, 2], labels=["normal", "elevated",
+                                                                        "high"])
+    risk_level_tickets: Tiers = Tiers(thresholds=[2, 4], labels=["normal", "elevated", "high"])
+    new_account_days: int = 90
+    dormant_days: int = 30
+    at_risk_trend: float = Field(-0.5, description="logins_trend_30d at most this = at risk")
+    adoption_breadth: Tiers = Tiers(thresholds=[1, 2, 4], labels=["none", "light", "core",
+                                                                  "power"])
+    adoption_frequency_days: int = Field(8, description="active_days_30d below this caps at light")
+    early_adopter_features: list[str] = Field(default_factory=lambda: ["feature_multi_currency"])
+    renewal_windows: list[int] = Field(default_factory=lambda: [30, 60, 90])
+    triggers: TriggerConfig = TriggerConfig()
+
+
+class OwnerQueue(StrictModel):
+    """A named CSM queue: takes actionable accounts of these value tiers, up to capacity/week."""
+
+    name: str
+    capacity: int = Field(ge=0)
+    value_tiers: list[str]
+
+
+class PriorityConfig(StrictModel):
+    """How risk x value becomes a ranked list with owners and playbooks."""
+
+    renewal_boost: float = Field(0.5, ge=0, description="x(1 + boost) when renewing soon")
+    renewal_boost_days: int = 60
+    actionable_risk_tiers: list[str] = Field(default_factory=lambda: ["medium", "high"])
+    queues: list[OwnerQueue] = Field(default_factory=lambda: [
+        OwnerQueue(name="csm_strategic", capacity=25, value_tiers=["strategic"]),
+        OwnerQueue(name="csm_growth", capacity=75, value_tiers=["large", "mid"]),
+    ])
+    automated_owner: str = "automated_campaign"
+    playbooks: dict[str, str] = Field(default_factory=lambda: {
+        "payments": "payment_fix", "onboarding": "onboarding_session",
+        "tickets": "support_escalation", "usage": "adoption_campaign",
+        "sentiment": "feedback_call", "account": "renewal_review", "none": "monitor"})
+
+
+class ScoreConfig(StrictModel):
+    """score.yaml: how a scoring run explains, values, segments and ranks accounts."""
+
+    model_uri: str | None = Field(None, description="default models:/<registered>@champion")
+    explain: Literal["actionable", "all"] = "actionable"
+    explain_chunk_size: int = Field(2000, ge=1)
+    reasons: int = Field(3, ge=1)
+    value: ValueConfig = ValueConfig()
+    segments: SegmentsConfig = SegmentsConfig()
+    priority: PriorityConfig = PriorityConfig()
+
+
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
