@@ -373,6 +373,13 @@ class PriorityConfig(StrictModel):
         "sentiment": "feedback_call", "account": "renewal_review", "none": "monitor"})
 
 
+class SegmentRules(StrictModel):
+    """segments.yaml: segment families, owner queues and playbooks."""
+
+    segments: SegmentsConfig = SegmentsConfig()
+    priority: PriorityConfig = PriorityConfig()
+
+
 class ScoreConfig(StrictModel):
     """score.yaml: how a scoring run explains, values, segments and ranks accounts."""
 

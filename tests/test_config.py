@@ -4,14 +4,23 @@ from pathlib import Path
 
 import pytest
 
-from churnseg.config import ConfigError, DataConfig, SimulateConfig, load_config
+from churnseg.config import (
+    ConfigError,
+    DataConfig,
+    ScoreConfig,
+    SegmentRules,
+    SimulateConfig,
+    TrainConfig,
+    load_config,
+)
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-@pytest.mark.parametrize(
-    "name,model", [("data.yaml", DataConfig), ("simulate.yaml", SimulateConfig)]
-)
+@pytest.mark.parametrize("name,model", [
+    ("data.yaml", DataConfig), ("simulate.yaml", SimulateConfig), ("train.yaml", TrainConfig),
+    ("score.yaml", ScoreConfig), ("segments.yaml", SegmentRules),
+])
 def test_shipped_configs_load(name, model):
     assert isinstance(load_config(CONFIGS / name, model), model)
 
