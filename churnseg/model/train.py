@@ -137,7 +137,8 @@ def _params(cfg: ModelConfig, cap: Capacity, y: pd.Series) -> dict:
     weight = {"none": 1.0, "sqrt": np.sqrt(neg / max(pos, 1.0)),
               "balanced": neg / max(pos, 1.0)}[cfg.class_balance]
     return {
-        "objective": "binary", "metric": "binary_logloss", "learning_rate": cfg.learning_rate,
+        # early stopping on AUC: with class weights the unweighted log loss would stop too early
+        "objective": "binary", "metric": ["auc", "binary_logloss"], "learning_rate": cfg.learning_rate,
         "num_leaves": cap.num_leaves, "max_depth": cap.max_depth,
         "min_data_in_leaf": cap.min_data_in_leaf, "feature_fraction": cfg.feature_fraction,
         "bagging_fraction": cfg.bagging_fraction, "bagging_freq": 1, "lambda_l2": cfg.lambda_l2,
@@ -174,7 +175,8 @@ def fit_model(
         d_valid = lgb.Dataset(X_valid, y_valid, reference=d_train)
         booster = lgb.train(
             params, d_train, num_boost_round=cfg.max_rounds, valid_sets=[d_valid],
-            callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
+            callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, first_metric_only=True,
+                                          verbose=False)],
         )
         p = booster.predict(X_valid, num_iteration=booster.best_iteration, raw_score=True)
         trees = booster.best_iteration or booster.current_iteration()
