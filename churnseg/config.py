@@ -177,13 +177,33 @@ FAMILIES: tuple[Family, ...] = (
 
 
 class FeatureConfig(StrictModel):
-    """Feature families and their windows."""
+    """Feature families and their windows.
 
-    windows: list[int] = Field(default_factory=lambda: [7, 30, 90])
+    Attributes:
+        windows: trailing windows (days, ending strictly before as_of) for counts; the longest
+            is also the window of rates, medians and distinct counts.
+        families: families to build (a family whose table is absent is skipped).
+        trend_days: trends compare the last `trend_days` with the `trend_days` before them.
+        high_priorities: ticket priorities (case-insensitive) that count as high priority.
+        arr_change_days: ARR change is measured against the ARR this many days before as_of.
+        threads: DuckDB threads for the features job; default all cores.
+    """
+
+    windows: list[int] = Field(default_factory=lambda: [7, 30, 90], min_length=1)
     families: list[Family] = Field(default_factory=lambda: list(FAMILIES))
     onboarding: OnboardingFeatureConfig = OnboardingFeatureConfig()
     usage: UsageFeatureConfig = UsageFeatureConfig()
+    trend_days: int = Field(30, ge=1)
+    high_priorities: list[str] = Field(default_factory=lambda: ["high", "urgent"])
+    arr_change_days: int = Field(90, ge=1)
     threads: int | None = Field(None, description="DuckDB threads; default all cores")
+
+    @field_validator("windows")
+    @classmethod
+    def _positive_windows(cls, windows: list[int]) -> list[int]:
+        if any(w < 1 for w in windows):
+            raise ValueError(f"windows must be positive numbers of days, got {windows}")
+        return windows
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,14 +216,19 @@ class SplitConfig(StrictModel):
         valid_periods: as_of dates for early stopping and capacity choice.
         calib_periods: later dates on which the calibrator is chosen and fitted.
         test_periods: the latest matured dates; never seen by any fitting step.
-        embargo: drop dates whose label window reaches into the next block (labels of overlapping
-            windows would otherwise share churn events across the boundary).
+        embargo: leave a gap before the blocks in `embargo_before`: earlier dates whose label
+            window reaches into the block are not used (overlapping windows would share churn
+            events across the boundary). Default gaps: training | valid (the model never learns
+            from churn its early stopping is judged on) and calib | test (nothing fitted sees a
+            test churn event).
     """
 
     valid_periods: int = Field(2, ge=1)
     calib_periods: int = Field(2, ge=1)
     test_periods: int = Field(2, ge=1)
     embargo: bool = True
+    embargo_before: list[Literal["valid", "calib", "test"]] = Field(
+        default_factory=lambda: ["valid", "test"])
 
 
 class Capacity(StrictModel):

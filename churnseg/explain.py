@@ -94,3 +94,40 @@ def top_reasons(contrib: pd.DataFrame, values: pd.DataFrame, n: int = 3) -> pd.D
 def reason_text(feature: str, row: pd.Series) -> str:
     """The catalog's sentence for `feature` filled with this account's value."""
     return catalog.lookup(feature).reason(row.get(feature))
+
+
+def top_contributions(contrib: pd.DataFrame, values: pd.DataFrame, account_id: pd.Series,
+                      n: int = 8) -> pd.DataFrame:
+    """Long table of each account's `n` largest |contributions|: account_id, feature, family,
+    value (as text), contribution; ordered by account then |contribution| descending."""
+    cols = [c for c in contrib.columns if c != BIAS]
+    if contrib.empty or not cols:
+        return pd.DataFrame(columns=["account_id", "feature", "family", "value", "contribution"])
+    matrix = contrib[cols].to_numpy()
+    k = min(n, len(cols))
+    order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
+    rows = np.repeat(np.arange(len(contrib)), k)
+    feats = np.asarray(cols, dtype=object)[order.ravel()]
+    vals = values.reindex(contrib.index)
+    text = np.empty(len(rows), dtype=object)
+    for j in np.unique(order):
+        # one column at a time: format each feature's values once, then pick the needed rows
+        hit = order.ravel() == j
+        column = vals[cols[j]].to_numpy(dtype=object)
+        text[hit] = [_as_text(v) for v in column[rows[hit]]]
+    families = feature_families(cols)
+    return pd.DataFrame({
+        "account_id": account_id.reindex(contrib.index).to_numpy()[rows],
+        "feature": feats,
+        "family": [families[f] for f in feats],
+        "value": text,
+        "contribution": matrix[rows, order.ravel()],
+    })
+
+
+def _as_text(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -29,7 +29,19 @@ DataOpt = Annotated[Path | None, typer.Option("--data", help="folder of Parquet/
 DataConfigOpt = Annotated[Path | None, typer.Option("--data-config", help="data.yaml")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")]
 
-USER_ERRORS = (ConfigError, DataContractError, FileNotFoundError)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError, DataContractError, FileNotFoundError)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Expected input problems, imported lazily so `--help` stays fast."""
+    from churnseg.model.package import FeatureMismatchError
+    from churnseg.model.train import TrainingDataError
+    from churnseg.tracking import ModelNotFoundError
+    from pipelines.score import ScoringError
+
+    return USER_ERRORS + (TrainingDataError, FeatureMismatchError, ModelNotFoundError,
+                          ScoringError)
 
 
 @app.callback()
@@ -57,8 +69,10 @@ def guarded(fn: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
-            fail(str(exc))
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                fail(str(exc))
+            raise
     return wrapper
 
 
@@ -137,21 +151,154 @@ def run(
     accounts: Annotated[int, typer.Option(help="simulated accounts")] = 5000,
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
-    """The main job on embedded defaults: simulate a platform, then validate it."""
+    """The main job on embedded defaults: simulate -> validate -> train -> promote -> score."""
+    from churnseg.config import ScoreConfig, SegmentRules, TrainConfig
+    from churnseg.data.simulate import simulation_window
+    from pipelines import promote as promote_job
+    from pipelines import score as score_job
     from pipelines import simulate as sim_job
-    from pipelines.validate import open_validated
+    from pipelines import train as train_job
 
-    data_dir = out / "data" / "simulated"
-    cfg = load_config(_config_file(None, "simulate.yaml"), SimulateConfig,
-                      {"accounts": accounts, "seed": seed})
     started = time.perf_counter()
-    sim_job.run(cfg, data_dir)
-    log.info("simulated %d accounts into %s (%.1fs)", cfg.accounts, data_dir,
+    data_dir = out / "data" / "simulated"
+    sim_cfg = load_config(_config_file(None, "simulate.yaml"), SimulateConfig,
+                          {"accounts": accounts, "seed": seed})
+    sim_job.run(sim_cfg, data_dir)
+    log.info("1/4 simulated %d accounts into %s (%.0fs)", sim_cfg.accounts, data_dir,
              time.perf_counter() - started)
-    data_cfg = load_config(None, DataConfig, {"root": str(data_dir),
-                                              "quarantine_dir": str(out / "outputs/quarantine")})
-    open_validated(data_cfg)
-    log.info("main job done in %.1fs", time.perf_counter() - started)
+    data_cfg = load_config(_config_file(None, "data.yaml"), DataConfig, {
+        "root": str(data_dir), "quarantine_dir": str(out / "outputs" / "quarantine")})
+    train_cfg = load_config(_config_file(None, "train.yaml"), TrainConfig)
+    result = train_job.run(data_cfg, train_cfg)
+    m = result.metrics
+    log.info("2/4 trained: test ROC-AUC %.3f (oracle %.3f), ECE %.4f, lift@10%% %.2f (%.0fs)",
+             m["test_roc_auc"], m.get("oracle_roc_auc", float("nan")), m["test_ece"],
+             m["test_lift_at_10"], time.perf_counter() - started)
+    decision = promote_job.run(train_cfg.tracking, result.record.version)
+    log.info("3/4 promotion: %s", decision.reason)
+    rules = load_config(_config_file(None, "segments.yaml"), SegmentRules)
+    score_cfg = load_config(_config_file(None, "score.yaml"), ScoreConfig).model_copy(
+        update={"segments": rules.segments, "priority": rules.priority})
+    _, end = simulation_window(sim_cfg)
+    scored = score_job.run(data_cfg, score_cfg, train_cfg.tracking, end, out / "outputs" / "scores",
+                           model_uri=f"models:/{train_cfg.tracking.registered_model}/"
+                                     f"{result.record.version}")
+    log.info("4/4 scored %d accounts at %s -> %s", len(scored.priority), pd_date(end),
+             scored.out_dir)
+    log.info("main job done in %.0fs", time.perf_counter() - started)
+
+
+def pd_date(value: Any) -> str:
+    return str(getattr(value, "date", lambda: value)())
+
+
+TrainConfigOpt = Annotated[Path | None, typer.Option("--config", help="train.yaml")]
+
+
+@app.command()
+@guarded
+def train(
+    data: DataOpt = None,
+    config: TrainConfigOpt = None,
+    data_config_file: DataConfigOpt = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri",
+                                                     help="MLflow tracking URI")] = None,
+    features_table: Annotated[Path | None, typer.Option(
+        "--features-table", help="precomputed feature table (Parquet/CSV) instead of raw tables")
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="label column of --features-table")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="id column of --features-table")
+                         ] = None,
+    tune: Annotated[int, typer.Option(help="Optuna trials (0 = no tuning)")] = 0,
+    promote_after: Annotated[bool, typer.Option("--promote/--no-promote",
+                                                help="run promotion after training")] = False,
+) -> None:
+    """Train, calibrate, evaluate and register a churn model; everything is logged to MLflow."""
+    from churnseg.config import TrainConfig
+    from pipelines import promote as promote_job
+    from pipelines import train as job
+
+    overrides: dict[str, Any] = {}
+    if tracking_uri:
+        overrides["tracking.uri"] = tracking_uri
+    if features_table is not None:
+        overrides["feature_table.path"] = str(features_table)
+        if label:
+            overrides["feature_table.label_column"] = label
+        if id_column:
+            overrides["feature_table.id_column"] = id_column
+    cfg = load_config(_config_file(config, "train.yaml"), TrainConfig, overrides)
+    result = job.run(data_config(data, data_config_file), cfg, tune=tune)
+    m = {k: result.metrics.get(f"test_{k}", float("nan"))
+         for k in ("roc_auc", "pr_auc", "ece", "lift_at_10")}
+    console.print(
+        f"test ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  ECE {m['ece']:.4f}  "
+        f"lift@10% {m['lift_at_10']:.2f} -> run {result.record.run_id}, "
+        f"{result.record.registered_name} v{result.record.version}", highlight=False)
+    if promote_after:
+        decision = promote_job.run(cfg.tracking, result.record.version)
+        console.print(decision.reason, highlight=False)
+
+
+@app.command()
+@guarded
+def promote(
+    version: Annotated[str | None, typer.Option(help="candidate version (default: latest)")
+                       ] = None,
+    config: TrainConfigOpt = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Make a registered model the champion if it beats the current one on the same holdout."""
+    from churnseg.config import TrainConfig
+    from pipelines import promote as job
+
+    overrides = {"tracking.uri": tracking_uri} if tracking_uri else {}
+    cfg = load_config(_config_file(config, "train.yaml"), TrainConfig, overrides)
+    decision = job.run(cfg.tracking, version)
+    console.print(decision.reason, highlight=False)
+    if not decision.promote:
+        raise typer.Exit(3)
+
+
+@app.command()
+@guarded
+def score(
+    data: DataOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: today)")
+                     ] = None,
+    out: Annotated[Path, typer.Option(help="output folder; results go to OUT/<as_of>/")] = Path(
+        "outputs/scores"),
+    model: Annotated[str | None, typer.Option(
+        "--model", help="model URI (default: models:/<registered>@champion)")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="score.yaml")] = None,
+    segments: Annotated[Path | None, typer.Option("--segments", help="segments.yaml")] = None,
+    train_config: Annotated[Path | None, typer.Option("--train-config",
+                                                      help="train.yaml (tracking section)")
+                            ] = None,
+    data_config_file: DataConfigOpt = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Score the population at AS_OF: ranked priority list with owners, playbooks and reasons."""
+    from rich.progress import Progress
+
+    from churnseg.config import ScoreConfig, SegmentRules, TrainConfig
+    from pipelines import score as job
+
+    rules = load_config(_config_file(segments, "segments.yaml"), SegmentRules)
+    score_cfg = load_config(_config_file(config, "score.yaml"), ScoreConfig).model_copy(
+        update={"segments": rules.segments, "priority": rules.priority})
+    overrides = {"tracking.uri": tracking_uri} if tracking_uri else {}
+    tracking_cfg = load_config(_config_file(train_config, "train.yaml"), TrainConfig,
+                               overrides).tracking
+    when = as_of or today().isoformat()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("explaining", total=None)
+        result = job.run(data_config(data, data_config_file), score_cfg, tracking_cfg, when, out,
+                         model_uri=model,
+                         progress=lambda d, t: progress.update(task, completed=d, total=t))
+    owners = result.priority["owner"].value_counts().to_dict()
+    console.print(f"scored {len(result.priority)} accounts at {when}: owners {owners}; "
+                  f"outputs in {result.out_dir}", highlight=False)
 
 
 def today() -> date:

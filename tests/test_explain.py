@@ -59,3 +59,14 @@ def test_primary_driver_and_reasons_only_for_risk_raising_factors():
     assert reasons.loc[0, "reason_2"] == "2 logins in the last 30 days"
     assert reasons.loc[0, "reason_3"] == ""  # plan lowers risk: not a reason
     assert (reasons.loc[1, ["reason_1", "reason_2", "reason_3"]] == "").all()
+
+
+def test_top_contributions_long_table():
+    contrib = pd.DataFrame({"a": [0.1, -0.9], "b": [-0.5, 0.2], "bias": [-2.0, -2.0]},
+                           index=[10, 11])
+    values = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]}, index=[10, 11])
+    top = explain.top_contributions(contrib, values, pd.Series(["A1", "A2"], index=[10, 11]), n=2)
+    assert top["account_id"].tolist() == ["A1", "A1", "A2", "A2"]
+    assert top["feature"].tolist() == ["b", "a", "a", "b"]
+    assert top["value"].tolist() == ["x", "1", "", "y"]
+    assert top["contribution"].tolist() == [-0.5, 0.1, -0.9, 0.2]

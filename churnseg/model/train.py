@@ -44,48 +44,53 @@ class Split:
 def split_by_as_of(
     matrix: pd.DataFrame, cfg: SplitConfig, label_days: int, label: str = "churned"
 ) -> Split:
-    """Split matured snapshots by as_of: oldest dates train, then valid, calib, test (latest).
+    """Split matured snapshots by as_of, newest first: test, calib, valid, then train (oldest).
 
-    Never a random row split. With `cfg.embargo`, dates whose label window
-    (as_of, as_of + `label_days`] reaches past the first as_of of the next block are dropped.
+    Never a random row split. With `cfg.embargo`, the blocks named in `cfg.embargo_before` are
+    preceded by a gap: earlier dates whose label window (as_of, as_of + `label_days`] reaches
+    past the block's first as_of are left out, so no churn event is a label on both sides.
 
     Raises:
-        TrainingDataError: too few matured as_of dates for the blocks, or an empty training period.
+        TrainingDataError: too few matured as_of dates for the blocks and gaps.
     """
     check_label(matrix, label)
     dates = sorted(pd.to_datetime(matrix["as_of"].unique()))
-    need = cfg.valid_periods + cfg.calib_periods + cfg.test_periods
-    if len(dates) <= need:
-        raise TrainingDataError(
-            f"empty training period: {len(dates)} matured as_of date(s), but valid/calib/test "
-            f"need {need} and training at least 1 more"
-        )
-    test = dates[-cfg.test_periods:]
-    calib = dates[-(cfg.test_periods + cfg.calib_periods):-cfg.test_periods]
-    valid = dates[-need:-(cfg.test_periods + cfg.calib_periods)]
-    train = dates[:-need]
-    blocks = {"train": train, "valid": valid, "calib": calib, "test": test}
+    window = pd.Timedelta(days=label_days)
+    sizes = {"test": cfg.test_periods, "calib": cfg.calib_periods, "valid": cfg.valid_periods}
+    blocks: dict[str, list[pd.Timestamp]] = {}
     embargoed: list[pd.Timestamp] = []
-    if cfg.embargo:
-        window = pd.Timedelta(days=label_days)
-        for earlier, later in zip(BLOCKS[:-1], BLOCKS[1:], strict=True):
-            boundary = blocks[later][0]
-            keep = [d for d in blocks[earlier] if d + window <= boundary]
-            embargoed += [d for d in blocks[earlier] if d + window > boundary]
-            blocks[earlier] = keep
-    for name in ("train", "valid", "calib"):
-        if not blocks[name]:
+    remaining = list(dates)
+    for name in ("test", "calib", "valid"):
+        if cfg.embargo and name != "test" and _later(name) in cfg.embargo_before:
+            boundary = blocks[_later(name)][0]
+            while remaining and remaining[-1] + window > boundary:
+                embargoed.append(remaining.pop())
+        blocks[name] = remaining[-sizes[name]:] if len(remaining) >= sizes[name] else []
+        remaining = remaining[:-sizes[name]] if blocks[name] else []
+    if cfg.embargo and "valid" in cfg.embargo_before and blocks["valid"]:
+        while remaining and remaining[-1] + window > blocks["valid"][0]:
+            embargoed.append(remaining.pop())
+    blocks["train"] = remaining
+    for name in BLOCKS:
+        if not blocks.get(name):
             raise TrainingDataError(
-                f"empty {name} period after the label-window embargo: {len(dates)} matured "
-                f"as_of dates from {dates[0].date()} to {dates[-1].date()} are too few; use more "
-                "dates, fewer valid/calib/test periods or `split.embargo: false`"
+                f"empty {'training' if name == 'train' else name} period: {len(dates)} matured as_of date(s) "
+                f"({dates[0].date() if dates else '-'} .. {dates[-1].date() if dates else '-'}) "
+                f"are too few for {sizes} periods plus label-window gaps of {label_days} days; "
+                "use more dates, fewer periods or `split.embargo: false`"
             )
+    blocks = {name: blocks[name] for name in BLOCKS}
     as_of = pd.to_datetime(matrix["as_of"])
     parts = {name: matrix.loc[as_of.isin(d)] for name, d in blocks.items()}
     for name, part in parts.items():
         if part[label].nunique() < 2:
             raise TrainingDataError(f"the {name} period has a single label class: cannot fit")
     return Split(**parts, dates=blocks, embargoed=sorted(embargoed), method="time")
+
+
+def _later(block: str) -> str:
+    """The block that follows `block` in time."""
+    return BLOCKS[BLOCKS.index(block) + 1]
 
 
 def split_stratified(matrix: pd.DataFrame, label: str = "churned", seed: int = 0) -> Split:
@@ -138,7 +143,8 @@ def _params(cfg: ModelConfig, cap: Capacity, y: pd.Series) -> dict:
               "balanced": neg / max(pos, 1.0)}[cfg.class_balance]
     return {
         # early stopping on AUC: with class weights the unweighted log loss would stop too early
-        "objective": "binary", "metric": ["auc", "binary_logloss"], "learning_rate": cfg.learning_rate,
+        "objective": "binary", "metric": ["auc", "binary_logloss"],
+        "learning_rate": cfg.learning_rate,
         "num_leaves": cap.num_leaves, "max_depth": cap.max_depth,
         "min_data_in_leaf": cap.min_data_in_leaf, "feature_fraction": cfg.feature_fraction,
         "bagging_fraction": cfg.bagging_fraction, "bagging_freq": 1, "lambda_l2": cfg.lambda_l2,

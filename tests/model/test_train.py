@@ -29,12 +29,12 @@ SMALL = ModelConfig(
 def test_split_is_by_date_with_embargo(feature_table):
     split = split_by_as_of(feature_table, SplitConfig(), label_days=60)
     dates = {k: [d.month for d in v] for k, v in split.dates.items()}
-    # 12 monthly dates: test = Nov-Dec, calib = Sep-Oct, valid = Jul-Aug, train = the rest;
-    # a 60-day window from the 1st of the month before a boundary crosses it: embargoed
-    assert dates == {"train": [1, 2, 3, 4, 5], "valid": [7], "calib": [9], "test": [11, 12]}
+    # 12 monthly dates, newest first: test = Nov-Dec; a 60-day window from Oct 1 reaches past
+    # Nov 1: Oct is the gap; calib = Aug-Sep, valid = Jun-Jul; gap May; train = Jan-Apr
+    assert dates == {"train": [1, 2, 3, 4], "valid": [6, 7], "calib": [8, 9], "test": [11, 12]}
     assert split.train["as_of"].max() < split.valid["as_of"].min()
     assert split.calib["as_of"].max() < split.test["as_of"].min()
-    assert [d.month for d in split.embargoed] == [6, 8, 10]
+    assert [d.month for d in split.embargoed] == [5, 10]
 
 
 def test_split_without_embargo_uses_every_date(feature_table):
