@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ run: venv
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/churnseg run
 
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # Set up and pass the tests (ruff + the whole pytest suite, slow tests included).
-test: venv
+test: venv browser
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/ruff check churnseg pipelines tests benchmarks
 	$(BIN)/python -m pytest -q

@@ -301,6 +301,23 @@ def score(
                   f"outputs in {result.out_dir}", highlight=False)
 
 
+@app.command()
+@guarded
+def report(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD of a scoring run")],
+    out: Annotated[Path, typer.Option(help="scoring output folder")] = Path("outputs/scores"),
+    segments: Annotated[Path | None, typer.Option("--segments", help="segments.yaml")] = None,
+    bom: Annotated[bool, typer.Option("--bom", help="UTF-8 BOM in the CSV (Excel)")] = False,
+) -> None:
+    """(Re)write the HTML priority page and the CRM CSV of a scoring run."""
+    from churnseg.config import SegmentRules
+    from pipelines import report as job
+
+    rules = load_config(_config_file(segments, "segments.yaml"), SegmentRules)
+    result = job.run(out, as_of, rules.priority, bom=bom)
+    console.print(f"wrote {result.html} and {result.crm_csv}", highlight=False)
+
+
 def today() -> date:
     return date.today()
 

@@ -20,14 +20,24 @@ import numpy as np
 import pandas as pd
 
 from churnseg import explain, tracking
-from churnseg.config import DataConfig, FeatureConfig, ScoreConfig, SnapshotConfig, TrackingConfig
+from churnseg.config import (
+    DataConfig,
+    FeatureConfig,
+    PriorityConfig,
+    ScoreConfig,
+    SnapshotConfig,
+    TrackingConfig,
+)
 from churnseg.data.contract import required_tables
 from churnseg.features.build import build_features
 from churnseg.features.snapshots import build_snapshots, data_horizon, to_timestamp
 from churnseg.model.package import ChurnModel
+from churnseg.report.export import crm_csv
+from churnseg.report.html import render_report
 from churnseg.scoring import prioritize as pr
 from churnseg.scoring.segments import assign_segments
 from churnseg.scoring.value import account_value
+from pipelines.report import CRM_FILE, HTML_FILE
 from pipelines.validate import open_validated
 
 log = logging.getLogger(__name__)
@@ -79,7 +89,7 @@ def run(
                                                  progress)
         priority = priority.assign(model_name=ref.name, model_version=ref.version)
         summary = segment_summary(priority)
-        write_outputs(priority, summary, contributions, target)
+        write_outputs(priority, summary, contributions, target, cfg.priority)
         log.info("wrote %d ranked accounts to %s", len(priority), target)
         run_id = None
         if log_run:
@@ -168,8 +178,9 @@ def scoring_metrics(priority: pd.DataFrame) -> dict[str, float]:
 
 
 def write_outputs(priority: pd.DataFrame, summary: pd.DataFrame, contributions: pd.DataFrame,
-                  target: Path) -> None:
-    """Write every output into a temporary folder, then swap it in for `target` whole."""
+                  target: Path, priority_cfg: PriorityConfig) -> None:
+    """Write every output (list, summary, contributions, HTML page, CRM export) into a
+    temporary folder, then swap it in for `target` whole: a crash leaves the previous run."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -177,6 +188,9 @@ def write_outputs(priority: pd.DataFrame, summary: pd.DataFrame, contributions: 
         priority.to_csv(tmp / "priority.csv", index=False)
         summary.to_csv(tmp / "segments_summary.csv", index=False)
         contributions.to_parquet(tmp / "contributions.parquet", index=False)
+        (tmp / HTML_FILE).write_text(render_report(priority, summary, contributions, priority_cfg),
+                                     encoding="utf-8")
+        (tmp / CRM_FILE).write_bytes(crm_csv(priority))
         backup = target.parent / f".{target.name}.previous"
         if backup.exists():
             shutil.rmtree(backup)
