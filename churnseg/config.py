@@ -257,6 +257,14 @@ class ModelConfig(StrictModel):
     bagging_fraction: float = Field(0.8, gt=0, le=1)
     lambda_l2: float = Field(1.0, ge=0)
     class_balance: Literal["none", "sqrt", "balanced"] = "sqrt"
+    monotone: dict[str, Literal[-1, 1]] = Field(
+        default_factory=lambda: {
+            r"failed_payments_\d+d": 1, "consecutive_failed_payments": 1,
+            r"logins_\d+d": -1, r"active_days_\d+d": -1,
+            "days_since_last_activity": 1, "days_since_last_login": 1,
+        },
+        description="feature name pattern (full match) -> +1 risk never falls as it grows, -1 "
+        "never rises; domain knowledge that keeps the model and its explanations sane")
     include: list[str] | None = Field(None, description="use only these features")
     exclude: list[str] = Field(default_factory=list)
     seed: int = 42

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,8 +74,9 @@ def split_by_as_of(
     blocks["train"] = remaining
     for name in BLOCKS:
         if not blocks.get(name):
+            label_name = "training" if name == "train" else name
             raise TrainingDataError(
-                f"empty {'training' if name == 'train' else name} period: {len(dates)} matured as_of date(s) "
+                f"empty {label_name} period: {len(dates)} matured as_of date(s) "
                 f"({dates[0].date() if dates else '-'} .. {dates[-1].date() if dates else '-'}) "
                 f"are too few for {sizes} periods plus label-window gaps of {label_days} days; "
                 "use more dates, fewer periods or `split.embargo: false`"
@@ -136,6 +138,12 @@ def select_features(matrix: pd.DataFrame, candidates: Sequence[str], cfg: ModelC
     return chosen
 
 
+def monotone_constraints(features: Sequence[str], patterns: dict[str, int]) -> list[int]:
+    """LightGBM monotone constraint per feature from `name pattern -> direction` (0 = free)."""
+    compiled = [(re.compile(p), d) for p, d in patterns.items()]
+    return [next((d for rx, d in compiled if rx.fullmatch(f)), 0) for f in features]
+
+
 def _params(cfg: ModelConfig, cap: Capacity, y: pd.Series) -> dict:
     pos = float(y.sum())
     neg = float(len(y) - pos)
@@ -176,6 +184,10 @@ def fit_model(
     rows, boosters = [], []
     for cap in cfg.capacity_grid:
         params = _params(cfg, cap, y_train)
+        constraints = monotone_constraints(features, cfg.monotone)
+        if any(constraints):
+            params.update(monotone_constraints=constraints,
+                          monotone_constraints_method="advanced")
         d_train = lgb.Dataset(X_train, y_train, categorical_feature=cat_cols or "auto",
                               free_raw_data=True)
         d_valid = lgb.Dataset(X_valid, y_valid, reference=d_train)
