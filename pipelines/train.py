@@ -177,9 +177,14 @@ def evaluate_model(
     for row in evaluation.itertuples():
         prefix = "test" if row.model == "model" else row.model
         metrics[f"{prefix}_{row.metric}"] = row.value
-        if row.model == "model":
-            metrics[f"test_{row.metric}_ci_low"] = row.ci_low
-            metrics[f"test_{row.metric}_ci_high"] = row.ci_high
+        metrics[f"{prefix}_{row.metric}_ci_low"] = row.ci_low
+        metrics[f"{prefix}_{row.metric}_ci_high"] = row.ci_high
+    for baseline in ("logistic_baseline", "last_period_rate"):
+        for metric in ("roc_auc", "arr_captured_at_10"):
+            if f"{baseline}_{metric}" in metrics and f"test_{metric}" in metrics:
+                # 1 when the model's whole CI lies above the baseline's
+                metrics[f"beats_{baseline}_{metric}_ci"] = float(
+                    metrics[f"test_{metric}_ci_low"] > metrics[f"{baseline}_{metric}_ci_high"])
     if oracle is not None:
         metrics["model_to_oracle_auc"] = metrics["test_roc_auc"] / metrics["oracle_roc_auc"]
     sample = test.sample(min(len(test), SHAP_SAMPLE), random_state=0) if len(test) else test
