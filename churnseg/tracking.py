@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from churnseg.model.package import ChurnModel
 
 log = logging.getLogger(__name__)
 
+_SAFE_KEY = re.compile(r"[\w.\- /:]+")
 MODEL_ARTIFACT = "churn_model.joblib"
 HOLDOUT_ARTIFACT = "holdout/test_features.parquet"
 DEFAULT_URI = "sqlite:///mlflow.db"
@@ -74,8 +76,11 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in config.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and all(_SAFE_KEY.fullmatch(str(k)) for k in value):
             out.update(flatten(value, f"{name}."))
+        elif isinstance(value, Mapping):
+            # keys that are patterns (e.g. monotone constraints) are not valid param names
+            out[name] = json.dumps(value, sort_keys=True)
         else:
             out[name] = json.dumps(value, default=str) if isinstance(value, list) else str(value)
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,6 +54,8 @@ def _main(verbose: VerboseOpt = False) -> None:
     )
     for noisy in ("alembic", "urllib3", "mlflow", "numba", "matplotlib", "shap", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # MLflow's schema hints and dataset-source guesses are addressed to library authors
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\..*")
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -120,3 +120,8 @@ def test_feature_table_without_as_of_falls_back_to_stratified(tmp_path, caplog):
         result = train.run(DataConfig(), cfg, register=False)
     assert result.split.method == "stratified" and "stratified" in caplog.text
     assert isinstance(result.evaluation, pd.DataFrame)
+
+
+def test_flatten_keeps_pattern_keys_as_json():
+    flat = tracking.flatten({"model": {"lr": 0.1, "monotone": {r"logins_\d+d": -1}}})
+    assert flat == {"model.lr": "0.1", "model.monotone": '{"logins_\\\\d+d": -1}'}
