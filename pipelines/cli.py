@@ -321,6 +321,28 @@ def report(
     console.print(f"wrote {result.html} and {result.crm_csv}", highlight=False)
 
 
+@app.command()
+@guarded
+def features(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option(help="feature matrix (Parquet)")],
+    data: DataOpt = None,
+    config: Annotated[Path | None, typer.Option("--config", help="train.yaml (snapshots, "
+                                                "features)")] = None,
+    data_config_file: DataConfigOpt = None,
+    catalog: Annotated[Path | None, typer.Option(help="also write the feature catalog (CSV)")
+                       ] = None,
+) -> None:
+    """Write the feature matrix of the population at AS_OF (labels when the window matured)."""
+    from churnseg.config import TrainConfig
+    from pipelines import features as job
+
+    cfg = load_config(_config_file(config, "train.yaml"), TrainConfig)
+    path = job.run(data_config(data, data_config_file), cfg.snapshots, cfg.features, as_of, out,
+                   catalog_out=catalog)
+    console.print(f"wrote {path}", highlight=False)
+
+
 def today() -> date:
     return date.today()
 
