@@ -48,7 +48,7 @@ class FeatureSpec:
     def reason(self, value: object) -> str:
         """The reason sentence for one account's `value` (a short fallback when it is missing)."""
         if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-            return f"{self.description[:1].lower()}{self.description[1:]}: no data"
+            return missing_reason(self)
         if self.unit == "category" or isinstance(value, str):
             return self.reason_template.format(
                 value=str(value).replace("_", " "), pct=0.0, abs=0.0, direction="", not_=""
@@ -286,8 +286,20 @@ STATIC: dict[str, FeatureSpec] = {
         [
             (
                 "days_to_renewal",
-                "Days from as_of to the active subscription's renewal date",
+                "Days from as_of to the active subscription's next renewal date",
                 "renewal in {value:.0f} days",
+            ),
+        ],
+    ),
+    **_static(
+        "account",
+        "months",
+        [
+            (
+                "renewal_term_months",
+                "Billing term of the main active subscription (1 monthly, 3, 6 or 12 annual), "
+                "inferred from its start and renewal dates",
+                "{value:.0f}-month billing term",
             ),
         ],
     ),
@@ -481,6 +493,32 @@ def lookup(name: str, strict: bool = False) -> FeatureSpec:
         "value",
         f"{_human(name)}: {{value}}",
     )
+
+
+MISSING_REASONS: tuple[tuple[str, str], ...] = (
+    (r"days_to_activation", "not activated yet"),
+    (r"days_since_last_milestone", "no onboarding milestone completed"),
+    (r"days_since_last_login", "no login on record"),
+    (r"days_since_last_activity", "no product activity on record"),
+    (r"days_since_last_failed_payment", "no failed payment on record"),
+    (r"(last_nps|nps_change|nps_category|days_since_last_nps_response)", "no NPS response yet"),
+    (r"mean_csat_\d+d", "no rated support ticket recently"),
+    (r"median_resolution_days_\d+d", "no resolved support ticket recently"),
+    (r"(logins|events)(_.+)?_trend_\d+d", "no activity in the previous period to compare with"),
+    (r"tickets_trend_\d+d", "no tickets in the previous period to compare with"),
+    (r"payment_failure_rate_\d+d", "no payment attempt recently"),
+    (r"days_to_renewal", "no renewal date on record"),
+    (r"arr_change_\d+d", "no ARR on record for the comparison date"),
+)
+"""Plain sentences for features whose missing value itself carries the signal."""
+
+
+def missing_reason(spec: FeatureSpec) -> str:
+    """The sentence for a feature without a value (e.g. `not activated yet`)."""
+    for pattern, sentence in MISSING_REASONS:
+        if re.fullmatch(pattern, spec.name):
+            return sentence
+    return f"no data: {spec.description[:1].lower()}{spec.description[1:]}"
 
 
 def is_known(name: str) -> bool:

@@ -45,7 +45,8 @@ def test_generated_names():
         ("nps_change", -3.0, "NPS down 3 points since the previous survey"),
         ("payment_failure_rate_90d", 0.6, "60% of payment attempts failed in the last 90 days"),
         ("events_order_30d", 2, "2 order events in the last 30 days"),
-        ("days_since_last_login", math.nan, "days from the last login to as_of: no data"),
+        ("days_since_last_login", math.nan, "no login on record"),
+        ("seats", math.nan, "no data: seats of the subscriptions active at as_of"),
     ],
 )
 def test_reason_sentences(name, value, sentence):
