@@ -69,9 +69,13 @@ def main() -> None:
     for k, v in m.items():
         if k.startswith("beats_"):
             print(f"{k} = {v:.0f}")
+        if k.startswith("diff_vs_") and not k.endswith(("_ci_low", "_ci_high")):
+            print(f"{k} = {v:+.4f} [{m[k + '_ci_low']:+.4f}, {m[k + '_ci_high']:+.4f}] "
+                  "(paired bootstrap)")
 
     scored = score.run(data_cfg, ScoreConfig(), cfg.tracking, args.score_as_of, root / "scores",
-                       model_uri=result.record.model_uri, log_run=False)
+                       model_uri=f"models:/{result.record.registered_name}/"
+                                 f"{result.record.version}", log_run=False)
     tables = open_tables(DataConfig(root=root / "data"))
     validate(tables)
     labels = build_snapshots(tables, SnapshotConfig(**result.model.info["snapshots"]),

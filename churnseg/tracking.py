@@ -277,6 +277,10 @@ def resolve_model(model_uri: str) -> ModelRef:
             if "@" in ref:
                 name, alias = ref.split("@", 1)
                 mv = client.get_model_version_by_alias(name, alias)
+            elif "/" not in ref:
+                # MLflow 3 logged-model id (models:/m-...): not a registry entry
+                load_pyfunc(model_uri)
+                return ModelRef(model_uri, ref, "logged", None)
             else:
                 name, version = ref.rsplit("/", 1)
                 mv = client.get_model_version(name, version)

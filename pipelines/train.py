@@ -181,6 +181,14 @@ def evaluate_model(
         metrics[f"{prefix}_{row.metric}_ci_high"] = row.ci_high
     for baseline in ("logistic_baseline", "last_period_rate"):
         for metric in ("roc_auc", "arr_captured_at_10"):
+            if baseline in scores and (metric != "arr_captured_at_10" or arr is not None):
+                # paired bootstrap: the same resamples for both, the right test of "better"
+                diff, lo, hi = ev.paired_bootstrap_difference(
+                    y, scores["model"], scores[baseline], metric, arr=arr,
+                    n_boot=e.bootstrap, seed=e.seed)
+                metrics.update({f"diff_vs_{baseline}_{metric}": diff,
+                                f"diff_vs_{baseline}_{metric}_ci_low": lo,
+                                f"diff_vs_{baseline}_{metric}_ci_high": hi})
             if f"{baseline}_{metric}" in metrics and f"test_{metric}" in metrics:
                 # 1 when the model's whole CI lies above the baseline's
                 metrics[f"beats_{baseline}_{metric}_ci"] = float(
