@@ -12,25 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks._common import machine
-
-CHROMIUM = os.environ.get("CHURNSEG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.report.test_browser import CHROMIUM, CHROMIUM_ARGS  # one browser setup for both
 
 
 def build(n: int, folder: Path) -> dict:
