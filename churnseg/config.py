@@ -259,7 +259,8 @@ class ModelConfig(StrictModel):
     class_balance: Literal["none", "sqrt", "balanced"] = "sqrt"
     monotone: dict[str, Literal[-1, 1]] = Field(
         default_factory=lambda: {
-            r"failed_payments_\d+d": 1, "consecutive_failed_payments": 1,
+            r"failed_payments_\d+d": 1, "consecutive_failed_payments": 1, "in_dunning": 1,
+            r"payment_failure_rate_\d+d": 1, "days_since_last_failed_payment": -1,
             r"logins_\d+d": -1, r"active_days_\d+d": -1,
             "days_since_last_activity": 1, "days_since_last_login": 1,
         },

@@ -51,8 +51,16 @@ def _with(frame: pd.DataFrame, **changes) -> pd.DataFrame:
 def test_more_failed_payments_never_lower_risk(trained):
     model, test = trained
     base = model.predict_proba(test)
+    # two more failed attempts in the last few days, as the payments family would record them
+    rate = test.get("payment_failure_rate_30d", pd.Series(0.0, index=test.index)).fillna(0)
     worse = _with(test, failed_payments_30d=test["failed_payments_30d"] + 2,
-                  failed_payments_90d=test["failed_payments_90d"] + 2)
+                  failed_payments_90d=test["failed_payments_90d"] + 2,
+                  consecutive_failed_payments=test["consecutive_failed_payments"] + 2,
+                  in_dunning=1, payment_failure_rate_30d=np.maximum(rate, 2 / 3),
+                  payment_failure_rate_90d=np.maximum(
+                      test.get("payment_failure_rate_90d", rate).fillna(0), 2 / 5),
+                  days_since_last_failed_payment=np.fmin(
+                      test["days_since_last_failed_payment"], 3))
     diff = model.predict_proba(worse) - base
     assert diff.min() > -NOISE and diff.mean() > 0
 
