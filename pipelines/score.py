@@ -35,6 +35,7 @@ from churnseg.model.package import ChurnModel
 from churnseg.report.export import crm_csv
 from churnseg.report.html import render_report
 from churnseg.scoring import prioritize as pr
+from churnseg.scoring.schema import check_priority
 from churnseg.scoring.segments import assign_segments
 from churnseg.scoring.value import account_value
 from pipelines.report import CRM_FILE, HTML_FILE
@@ -88,6 +89,7 @@ def run(
         priority, contributions = score_accounts(features, model, cfg, snap_cfg.horizon_days,
                                                  progress)
         priority = priority.assign(model_name=ref.name, model_version=ref.version)
+        priority = check_priority(priority)
         summary = segment_summary(priority)
         write_outputs(priority, summary, contributions, target, cfg.priority)
         log.info("wrote %d ranked accounts to %s", len(priority), target)
