@@ -44,8 +44,10 @@ def subscription_value(
         parts.append(f"first(sub.plan {main}) AS plan")
     if "renews_at" in cols:
         parts.append(f"first(sub.renews_at {main}) AS renews_at")
-        parts.append(f"first({_term_months('sub.started_at', 'sub.renews_at')} {main}) "
-                     "AS renewal_term_months")
+        parts.append(
+            f"first({_term_months('sub.started_at', 'sub.renews_at')} {main}) "
+            "AS renewal_term_months"
+        )
     n = int(arr_change_days)
     with snapshot_relation(tables.con, keys) as snap:
         df = tables.con.execute(f"""
@@ -68,8 +70,9 @@ def subscription_value(
                         END AS arr_change_{n}d
                    {
             ", "
-            + days_between(_next_renewal("now.renews_at", "s.as_of", "now.renewal_term_months"),
-                           "s.as_of")
+            + days_between(
+                _next_renewal("now.renews_at", "s.as_of", "now.renewal_term_months"), "s.as_of"
+            )
             + " AS days_to_renewal"
             if "renews_at" in cols
             else ""
@@ -90,8 +93,10 @@ def subscription_value(
         out = out.assign(plan=as_category(out["plan"]))
         order.append("plan")
     if "renews_at" in cols:
-        out = out.assign(days_to_renewal=out["days_to_renewal"].astype(float),
-                         renewal_term_months=out["renewal_term_months"].astype(float))
+        out = out.assign(
+            days_to_renewal=out["days_to_renewal"].astype(float),
+            renewal_term_months=out["renewal_term_months"].astype(float),
+        )
         order += ["days_to_renewal", "renewal_term_months"]
     return normalize_keys(out[order])
 
@@ -99,15 +104,19 @@ def subscription_value(
 def _term_months(started_at: str, renews_at: str) -> str:
     """SQL: the billing term in months (1, 3, 6 or 12) from a row's start and renewal dates."""
     gap = f"date_diff('day', {started_at}, {renews_at})"
-    return (f"(CASE WHEN {gap} <= 45 THEN 1 WHEN {gap} <= 135 THEN 3 WHEN {gap} <= 270 THEN 6 "
-            "ELSE 12 END)")
+    return (
+        f"(CASE WHEN {gap} <= 45 THEN 1 WHEN {gap} <= 135 THEN 3 WHEN {gap} <= 270 THEN 6 "
+        "ELSE 12 END)"
+    )
 
 
 def _next_renewal(renews_at: str, as_of: str, term_months: str) -> str:
     """SQL: `renews_at`, or, when it lies before `as_of`, the first renewal on or after `as_of`
     stepping by the billing term (a renewal date that is not kept up to date recurs)."""
-    steps = (f"CAST(ceil(date_diff('month', {renews_at}, {as_of}) / {term_months}) AS INTEGER)"
-             f" * {term_months}")
+    steps = (
+        f"CAST(ceil(date_diff('month', {renews_at}, {as_of}) / {term_months}) AS INTEGER)"
+        f" * {term_months}"
+    )
     rolled = f"({renews_at} + to_months({steps}))"
     return (
         f"(CASE WHEN {renews_at} >= {as_of} THEN {renews_at} WHEN {rolled} >= {as_of} "
