@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks._common import machine
+
 HERE = Path(__file__).resolve().parent
 DAY_US = 86_400_000_000
 SCORE_AS_OF = pd.Timestamp("2025-10-01")
@@ -38,17 +40,6 @@ SCORE_AS_OF = pd.Timestamp("2025-10-01")
 # --------------------------------------------------------------------------------------------
 # Children (one implementation each, in a fresh process)
 # --------------------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB"
-
-
 def peak_mib() -> float:
     """Peak resident memory of this process (MiB).
 
