@@ -52,6 +52,16 @@ def configure(cfg: TrackingConfig) -> str:
     return uri
 
 
+def set_experiment(name: str) -> None:
+    """Use experiment `name`; a new one on a SQLite store keeps its artifacts beside the
+    database file (not in whatever folder the process happens to run in)."""
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(name) is None:
+        db = Path(uri[len("sqlite:///"):])
+        mlflow.create_experiment(name, artifact_location=(db.parent / "mlartifacts").as_uri())
+    mlflow.set_experiment(name)
+
+
 class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc whose `predict` returns calibrated churn probabilities (not class labels)."""
 
@@ -116,7 +126,7 @@ def log_training_run(
         trials: one row per tuning trial; each becomes a nested run with its params and
             validation metrics.
     """
-    mlflow.set_experiment(cfg.experiment)
+    set_experiment(cfg.experiment)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         params = flatten(config)
@@ -300,7 +310,7 @@ def log_scoring_run(
     tags: Mapping[str, str],
 ) -> str:
     """Log one scoring run (inputs, model version, counts, score distribution, outputs)."""
-    mlflow.set_experiment(f"{cfg.experiment}-scoring")
+    set_experiment(f"{cfg.experiment}-scoring")
     with mlflow.start_run() as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
