@@ -25,11 +25,11 @@ browser:
 # Set up and pass the tests (ruff + the whole pytest suite, slow tests included).
 test: venv browser
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/ruff check churnseg pipelines tests benchmarks
+	$(BIN)/ruff check churnseg pipelines tests benchmarks notebooks
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check churnseg pipelines tests benchmarks
+	$(BIN)/ruff check churnseg pipelines tests benchmarks notebooks
 	$(BIN)/ruff format --check churnseg pipelines tests benchmarks
 
 clean:
