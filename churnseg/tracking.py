@@ -207,9 +207,7 @@ def load_pyfunc(model_uri: str) -> Any:
     """Load a registered or logged model as pyfunc (e.g. `models:/name@champion`)."""
     try:
         return mlflow.pyfunc.load_model(model_uri)
-    except MlflowException as exc:
-        raise ModelNotFoundError(f"model not found: {model_uri} ({_first_line(exc)})") from None
-    except OSError as exc:
+    except (MlflowException, OSError) as exc:
         raise ModelNotFoundError(f"model not found: {model_uri} ({_first_line(exc)})") from None
 
 

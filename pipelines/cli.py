@@ -186,13 +186,10 @@ def run(
     scored = score_job.run(data_cfg, score_cfg, train_cfg.tracking, end, out / "outputs" / "scores",
                            model_uri=f"models:/{train_cfg.tracking.registered_model}/"
                                      f"{result.record.version}")
-    log.info("4/4 scored %d accounts at %s -> %s", len(scored.priority), pd_date(end),
+    log.info("4/4 scored %d accounts at %s -> %s", len(scored.priority), end.date(),
              scored.out_dir)
     log.info("main job done in %.0fs", time.perf_counter() - started)
 
-
-def pd_date(value: Any) -> str:
-    return str(getattr(value, "date", lambda: value)())
 
 
 TrainConfigOpt = Annotated[Path | None, typer.Option("--config", help="train.yaml")]

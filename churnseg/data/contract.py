@@ -351,13 +351,12 @@ def _cast(col: str, kind: str | None, source_type: str) -> str:
 
 
 def _with_checks_source(tables: Tables, spec: Table) -> str:
-    """The typed rows, with the helper columns the reason expressions need."""
-    parts = [f'SELECT t.*, {_dup_expr(spec)} AS _dup_n']
-    if spec.name != "accounts":
-        parts[0] += ", (a.account_id IS NULL) AS _orphan"
-        return (parts[0] + f' FROM "_typed_{spec.name}" t LEFT JOIN '
-                '(SELECT DISTINCT account_id FROM accounts) a USING (account_id)')
-    return parts[0] + ', FALSE AS _orphan FROM "_typed_accounts" t'
+    """The typed rows, with the duplicate rank and orphan flag the reason expressions need."""
+    head = f"SELECT t.*, {_dup_expr(spec)} AS _dup_n"
+    if spec.name == "accounts":
+        return f'{head}, FALSE AS _orphan FROM "_typed_accounts" t'
+    return (f'{head}, (a.account_id IS NULL) AS _orphan FROM "_typed_{spec.name}" t LEFT JOIN '
+            "(SELECT DISTINCT account_id FROM accounts) a USING (account_id)")
 
 
 def _dup_expr(spec: Table) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from churnseg.config import DataConfig
+from churnseg.config import DataConfig, TableSource
 from churnseg.data.contract import TABLES
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,6 @@ def tables_from_frames(
         present.append(name)
     present = [t for t in TABLES if t in present]
     tables = Tables(con=con, present=tuple(present), origins={t: f"<frame {t}>" for t in present})
-    from churnseg.config import TableSource
-
     cfg = DataConfig(
         tables={t: TableSource(columns=dict(m)) for t, m in (columns or {}).items()},
         extra_account_columns=list(extra_account_columns),
