@@ -405,6 +405,38 @@ class PriorityConfig(StrictModel):
         "payments": "payment_fix", "onboarding": "onboarding_session",
         "tickets": "support_escalation", "usage": "adoption_campaign",
         "sentiment": "feedback_call", "account": "renewal_review", "none": "monitor"})
+    pin_alerts: bool = Field(True, description="actionable accounts of a crisis alert rank first")
+    signal_playbooks: dict[str, str] = Field(
+        default_factory=lambda: {
+            "missed_payment": "payment_fix", "stalled_onboarding": "onboarding_session",
+            "ticket_surge": "support_escalation", "detractor_response": "feedback_call",
+            "downgrade": "renewal_review", "feature_inactivity": "adoption_campaign"},
+        description="playbook of an account pinned by an alert on this signal (else: driver's)")
+
+
+class MonitorConfig(StrictModel):
+    """Crisis detection at scoring time: cohorts whose warning signals jumped (monitor.py)."""
+
+    enabled: bool = True
+    baseline_days: list[int] = Field(
+        default_factory=lambda: [28, 56, 84],
+        description="compare with the population at as_of minus these many days")
+    dimensions: list[str] = Field(
+        default_factory=lambda: ["region", "acquisition_channel", "plan", "tenure"],
+        description="feature columns (or `tenure`: new/established) that define cohorts")
+    max_combination: int = Field(2, ge=1, description="cohorts of up to this many dimensions")
+    signals: list[str] = Field(
+        default_factory=lambda: ["missed_payment", "stalled_onboarding", "ticket_surge",
+                                 "detractor_response", "downgrade", "feature_inactivity",
+                                 "high_risk"],
+        description="trigger names, `high_risk` (top risk tier) or `stalled_onboarding`")
+    new_account_days: int = Field(90, ge=1)
+    stalled_after_days: int = Field(14, ge=0, description="not activated after this many days")
+    min_accounts: int = Field(20, ge=1, description="accounts showing the signal now, at least")
+    min_ratio: float = Field(2.0, gt=1.0, description="share now / share before, at least")
+    min_z: float = Field(4.0, gt=0.0, description="two-proportion z, at least")
+    min_refinement: float = Field(1.25, ge=1.0,
+                                  description="a pair cohort must beat its parents' ratio by this")
 
 
 class SegmentRules(StrictModel):
@@ -424,6 +456,7 @@ class ScoreConfig(StrictModel):
     value: ValueConfig = ValueConfig()
     segments: SegmentsConfig = SegmentsConfig()
     priority: PriorityConfig = PriorityConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
 
 # --------------------------------------------------------------------------------------------

@@ -60,6 +60,6 @@ print(family_importance(contrib, explain.feature_families(model.features)))
 
 # %% The ranked list at the latest date
 latest = matrix[matrix["as_of"] == matrix["as_of"].max()]
-priority, _ = score_accounts(latest, model, ScoreConfig(), snap_cfg.horizon_days)
+priority, _, _ = score_accounts(latest, model, ScoreConfig(), snap_cfg.horizon_days)
 print(priority[["priority_rank", "account_id", "probability", "arr", "owner", "playbook",
                 "reason_1"]].head(10).to_string(index=False))

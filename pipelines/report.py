@@ -1,8 +1,8 @@
 """Report job: a scoring run's folder -> report.html (priority page) + crm_export.csv.
 
 Reads `<scores_dir>/<as_of>/priority.parquet`, `segments_summary.csv` and (when present)
-`contributions.parquet`, and writes both outputs into the same folder, each atomically (a
-temporary file renamed into place), so a reader never sees half a report.
+`contributions.parquet` and `alerts.csv`, and writes both outputs into the same folder, each
+atomically (a temporary file renamed into place), so a reader never sees half a report.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 HTML_FILE = "report.html"
 CRM_FILE = "crm_export.csv"
+ALERTS_FILE = "alerts.csv"
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,12 @@ def run(
     priority = priority_frame(scores_dir, as_of)
     summary = summary_frame(scores_dir, as_of)
     contributions = contributions_frame(scores_dir, as_of)
+    alerts_file = folder / ALERTS_FILE
+    alerts = (pd.read_csv(alerts_file, usecols=["alert"])["alert"].astype(str).tolist()
+              if alerts_file.exists() else [])
     html = write_text(
-        render_report(priority, summary, contributions, priority_cfg), folder / HTML_FILE
+        render_report(priority, summary, contributions, priority_cfg, alerts=alerts),
+        folder / HTML_FILE,
     )
     with atomic_path(folder / CRM_FILE) as tmp:
         tmp.write_bytes(crm_csv(priority, bom=bom))

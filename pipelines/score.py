@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnseg import explain, tracking
+from churnseg import explain, monitor, tracking
 from churnseg.config import (
     DataConfig,
     FeatureConfig,
@@ -29,6 +29,7 @@ from churnseg.config import (
     TrackingConfig,
 )
 from churnseg.data.contract import required_tables
+from churnseg.data.io import Tables
 from churnseg.features.build import build_features
 from churnseg.features.snapshots import build_snapshots, data_horizon, to_timestamp
 from churnseg.model.package import ChurnModel
@@ -38,7 +39,7 @@ from churnseg.scoring import prioritize as pr
 from churnseg.scoring.schema import check_priority
 from churnseg.scoring.segments import assign_segments
 from churnseg.scoring.value import account_value
-from pipelines.report import CRM_FILE, HTML_FILE
+from pipelines.report import ALERTS_FILE, CRM_FILE, HTML_FILE
 from pipelines.validate import open_validated
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,16 @@ def run(
         if snapshots.empty:
             raise ScoringError(f"no accounts in the population at {as_of_ts.date()}")
         features = build_features(tables, snapshots, feat_cfg, event_types=model.event_types)
-        priority, contributions = score_accounts(features, model, cfg, snap_cfg.horizon_days,
-                                                 progress)
+        before = None
+        if cfg.monitor.enabled:
+            before = baseline_cohorts(tables, snap_cfg, feat_cfg, model, cfg, as_of_ts,
+                                      pd.Timestamp(start), end)
+        priority, contributions, alerts = score_accounts(
+            features, model, cfg, snap_cfg.horizon_days, progress, before)
         priority = priority.assign(model_name=ref.name, model_version=ref.version)
         priority = check_priority(priority)
         summary = segment_summary(priority)
-        write_outputs(priority, summary, contributions, target, cfg.priority)
+        write_outputs(priority, summary, contributions, alerts, target, cfg.priority)
         log.info("wrote %d ranked accounts to %s", len(priority), target)
         run_id = None
         if log_run:
@@ -100,30 +105,64 @@ def run(
                                       "model_name": ref.name, "model_version": ref.version,
                                       "data": data_cfg.database or data_cfg.root,
                                       "explain": cfg.explain},
-                metrics=scoring_metrics(priority), artifacts={"scoring": target},
+                metrics=scoring_metrics(priority) | {"crisis_alerts": len(alerts)},
+                artifacts={"scoring": target},
                 tags={"model_run_id": ref.run_id or ""},
             )
         return ScoreResult(priority, summary, target, run_id)
 
 
+def baseline_cohorts(tables: Tables, snap_cfg: SnapshotConfig, feat_cfg: FeatureConfig,
+                     model: ChurnModel, cfg: ScoreConfig, as_of: pd.Timestamp,
+                     start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, int] | None:
+    """Cohorts and signals of the population at the earlier as_of dates the monitor compares
+    with (point in time, like every feature); None when the data starts too late for any."""
+    dates = [as_of - pd.Timedelta(days=d) for d in sorted(set(cfg.monitor.baseline_days))]
+    dates = [d for d in dates if d > start]
+    if not dates:
+        log.warning("crisis monitor off: no data %s days before %s", cfg.monitor.baseline_days,
+                    as_of.date())
+        return None
+    snapshots = build_snapshots(tables, snap_cfg, dates, data_end=end)
+    if snapshots.empty:
+        return None
+    features = build_features(tables, snapshots, feat_cfg, event_types=model.event_types)
+    log.info("crisis monitor: baseline of %d snapshots at %s", len(features),
+             ", ".join(str(d.date()) for d in dates))
+    cohorts = monitor.cohort_frame(features, model.predict_proba(features), cfg.segments,
+                                   cfg.monitor)
+    return cohorts, len(dates)
+
+
 def score_accounts(features: pd.DataFrame, model: ChurnModel, cfg: ScoreConfig,
-                   horizon_days: int, progress: Callable[[int, int], None] | None = None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One ranked row per account (risk, value, segments, owner, playbook, reasons), and the
-    top contributions of every explained account (for drill-downs)."""
+                   horizon_days: int, progress: Callable[[int, int], None] | None = None,
+                   before: tuple[pd.DataFrame, int] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One ranked row per account (risk, value, segments, alert, owner, playbook, reasons),
+    the top contributions of every explained account (for drill-downs), and the crisis alerts
+    (cohorts whose signals jumped against `before`: earlier cohorts and how many dates)."""
     features = features.reset_index(drop=True)
     p = model.predict_proba(features)
     arr_frame = features if "arr" in features.columns else features.assign(arr=np.nan)
     value = account_value(arr_frame, p, horizon_days, cfg.value)
     segments = assign_segments(features, p, value["arr"].to_numpy(), value["ltv"].to_numpy(),
                                cfg.segments)
+    alerts = pd.DataFrame(columns=[*monitor.ALERT_COLUMNS, "members"])
+    flagged = pd.DataFrame({"alert": "", "alert_signal": ""}, index=features.index)
+    if before is not None:
+        now = monitor.cohort_frame(features, p, cfg.segments, cfg.monitor)
+        alerts = monitor.cohort_alerts(now, before[0], before[1], cfg.monitor)
+        flagged = monitor.alert_of_account(now, alerts)
+        for text in alerts["alert"]:
+            log.warning("crisis alert: %s", text)
     at_risk = value["ltv_at_risk"] if cfg.value.use_ltv else value["expected_arr_at_risk"]
     days = (pd.to_numeric(features["days_to_renewal"], errors="coerce").to_numpy()
             if "days_to_renewal" in features.columns else np.full(len(features), np.nan))
     score = pr.priority_score(at_risk.to_numpy(), days, cfg.priority)
-    order = pr.rank_order(score, features["account_id"])
-    base = pd.concat([features[["account_id", "as_of"]], value, segments], axis=1).assign(
-        probability=p, priority_score=score).iloc[order]
+    pinned = pr.pinned_by_alert(flagged["alert"], segments["risk_tier"], cfg.priority)
+    order = pr.rank_order(score, features["account_id"], pinned)
+    base = pd.concat([features[["account_id", "as_of"]], value, segments, flagged], axis=1
+                     ).assign(probability=p, priority_score=score, pinned=pinned).iloc[order]
     routed = pr.route_owners(base, cfg.priority)
     base = base.assign(priority_rank=np.arange(1, len(base) + 1), **routed)
     explained = (base.index if cfg.explain == "all"
@@ -137,19 +176,22 @@ def score_accounts(features: pd.DataFrame, model: ChurnModel, cfg: ScoreConfig,
         base.index).fillna("")
     base = base.assign(
         primary_driver=driver,
-        playbook=pr.playbook(driver, base["owner"], cfg.priority),
+        playbook=pr.playbook(driver, base["owner"], cfg.priority,
+                             base["alert_signal"].where(base["pinned"], "")),
         intervention_segment=pr.intervention_segment(base["risk_tier"], base["value_tier"],
                                                      driver),
     )
     out = pd.concat([base, reasons[[f"reason_{k + 1}" for k in range(cfg.reasons)]]], axis=1)
     top = explain.top_contributions(contrib, features.loc[explained], features["account_id"])
-    return out[output_columns(out, cfg.reasons)].reset_index(drop=True), top
+    out = out.drop(columns="alert_signal")
+    return out[output_columns(out, cfg.reasons)].reset_index(drop=True), top, alerts
 
 
 def output_columns(frame: pd.DataFrame, n_reasons: int) -> list[str]:
     head = ["priority_rank", "account_id", "as_of", "probability", "risk_tier", "arr", "ltv",
             "ltv_source", "expected_arr_at_risk", "ltv_at_risk", "priority_score", "value_tier",
-            "intervention_segment", "playbook", "owner", "routing_reason", "primary_driver"]
+            "intervention_segment", "playbook", "owner", "routing_reason", "primary_driver",
+            "pinned", "alert"]
     head += [f"reason_{k + 1}" for k in range(n_reasons)]
     rest = [c for c in frame.columns if c not in head]
     return head + rest
@@ -173,6 +215,8 @@ def scoring_metrics(priority: pd.DataFrame) -> dict[str, float]:
                "expected_arr_at_risk": priority["expected_arr_at_risk"].sum(),
                "probability_mean": p.mean(), "probability_p50": p.quantile(0.5),
                "probability_p90": p.quantile(0.9), "probability_p99": p.quantile(0.99)}
+    if "pinned" in priority.columns:
+        metrics["pinned_by_alerts"] = int(priority["pinned"].sum())
     for col in ("owner", "risk_tier", "playbook"):
         for key, n in priority[col].value_counts().items():
             metrics[f"count_{col}_{key}"] = n
@@ -180,7 +224,7 @@ def scoring_metrics(priority: pd.DataFrame) -> dict[str, float]:
 
 
 def write_outputs(priority: pd.DataFrame, summary: pd.DataFrame, contributions: pd.DataFrame,
-                  target: Path, priority_cfg: PriorityConfig) -> None:
+                  alerts: pd.DataFrame, target: Path, priority_cfg: PriorityConfig) -> None:
     """Write every output (list, summary, contributions, HTML page, CRM export) into a
     temporary folder, then swap it in for `target` whole: a crash leaves the previous run."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -190,8 +234,10 @@ def write_outputs(priority: pd.DataFrame, summary: pd.DataFrame, contributions: 
         priority.to_csv(tmp / "priority.csv", index=False)
         summary.to_csv(tmp / "segments_summary.csv", index=False)
         contributions.to_parquet(tmp / "contributions.parquet", index=False)
-        (tmp / HTML_FILE).write_text(render_report(priority, summary, contributions, priority_cfg),
-                                     encoding="utf-8")
+        alerts[monitor.ALERT_COLUMNS].to_csv(tmp / ALERTS_FILE, index=False)
+        (tmp / HTML_FILE).write_text(
+            render_report(priority, summary, contributions, priority_cfg,
+                          alerts=alerts["alert"].tolist()), encoding="utf-8")
         (tmp / CRM_FILE).write_bytes(crm_csv(priority))
         backup = target.parent / f".{target.name}.previous"
         if backup.exists():

@@ -6,7 +6,7 @@ breaking change for every CRM mapping built on it):
 | column | type | meaning |
 |---|---|---|
 | account_id | text | account identifier, as in the input data |
-| priority_rank | integer | 1 = work on this account first (expected ARR at risk, renewal-boosted) |
+| priority_rank | integer | 1 = work on this first: crisis-alert accounts, then by priority_score |
 | churn_probability | number 0-1 | calibrated probability of churning in the label horizon (4 dp) |
 | risk_tier | text | low / medium / high, from churn_probability |
 | arr | number | annual recurring revenue at as_of |
@@ -16,7 +16,7 @@ breaking change for every CRM mapping built on it):
 | value_tier | text | small / mid / large / strategic, from arr |
 | owner | text | CSM queue, automated campaign, or `none` (monitor only) |
 | routing_reason | text | why the account went to that owner (tier, queue capacity) |
-| playbook | text | intervention to run, from the primary driver (e.g. payment_fix) |
+| playbook | text | intervention to run: from the crisis alert's signal, else the primary driver |
 | intervention_segment | text | risk tier / value tier / primary driver |
 | primary_driver | text | feature family raising risk most (payments, usage, ...) or `none` |
 | reason_1 .. reason_3 | text | top reasons in plain language (empty if not explained) |
@@ -26,6 +26,7 @@ breaking change for every CRM mapping built on it):
 | as_of | date | data date of the scoring run, YYYY-MM-DD |
 | model_name | text | registered model that scored the account |
 | model_version | text | its version |
+| crisis_alert | text | the crisis alert that ranked the account first (empty if none) |
 
 Spreadsheet safety: a text cell beginning with `=`, `+`, `-`, `@`, tab, carriage return or line
 feed is prefixed with a single quote (`'`) so spreadsheet software shows it as text instead of
@@ -67,6 +68,7 @@ CRM_SOURCES: dict[str, str | None] = {
     "as_of": None,
     "model_name": "model_name",
     "model_version": "model_version",
+    "crisis_alert": "alert",
 }
 CRM_COLUMNS: tuple[str, ...] = tuple(CRM_SOURCES)
 

@@ -109,6 +109,7 @@ def render_report(
     contributions: pd.DataFrame | None = None,
     priority_cfg: PriorityConfig | None = None,
     page_size: int = PAGE_SIZE,
+    alerts: list[str] | None = None,
 ) -> str:
     """The priority page as one HTML document.
 
@@ -119,6 +120,7 @@ def render_report(
             contribution); accounts without rows show "not explained" in the drill-down.
         priority_cfg: owner queues and their capacity (defaults when None).
         page_size: rows per page of the list.
+        alerts: crisis alerts of the run (`alerts.csv`), shown above everything else.
 
     Returns:
         The HTML text; identical for identical inputs (no timestamps, sorted encodings).
@@ -135,6 +137,8 @@ def render_report(
         + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode(),
         "meta": run_meta(ranked),
         "headline": headline(ranked),
+        "alerts": list(alerts or []),
+        "pinned": int(ranked["pinned"].sum()) if "pinned" in ranked.columns else 0,
         "queues": queue_load(ranked, cfg).to_dict("records"),
         "families": summary_charts(summary),
         "page_size": int(page_size),

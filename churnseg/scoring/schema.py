@@ -28,12 +28,21 @@ PRIORITY_SCHEMA = pa.DataFrameSchema(
     checks=[
         pa.Check(lambda df: df["priority_rank"].is_monotonic_increasing,
                  error="rows are not in priority order"),
-        pa.Check(lambda df: df["priority_score"].is_monotonic_decreasing,
-                 error="priority_score does not decrease with rank"),
+        pa.Check(lambda df: _in_priority_order(df),
+                 error="priority_score does not decrease with rank (pinned accounts first)"),
     ],
     strict=False,
     coerce=True,
 )
+
+
+def _in_priority_order(df: pd.DataFrame) -> bool:
+    """Pinned accounts (crisis alerts) first, each band by decreasing priority_score."""
+    pinned = (df["pinned"].astype(bool) if "pinned" in df.columns
+              else pd.Series(False, index=df.index))
+    return (pinned.astype(int).is_monotonic_decreasing
+            and df.loc[pinned, "priority_score"].is_monotonic_decreasing
+            and df.loc[~pinned, "priority_score"].is_monotonic_decreasing)
 
 
 def check_priority(priority: pd.DataFrame) -> pd.DataFrame:

@@ -65,26 +65,35 @@ def cohort_frame(world, result):
                      & df["triggers"].str.contains("missed_payment"))
 
 
-def test_crisis_cohort_is_flagged_with_payment_driver_and_fix(world):
+def test_crisis_cohort_tops_the_list_with_payment_driver_and_fix(world, record_property):
     result = run_score(world, CRISIS_AS_OF, log_run=False)
-    df = cohort_frame(world, result)
+    # the monitor names the outage (missed payments in the outage region) and nothing else:
+    # no echo of it in the national rate of every plan or channel
+    alerts = pd.read_csv(result.out_dir / "alerts.csv")
+    assert alerts[["signal", "cohort"]].values.tolist() == [["missed_payment", "region=LATAM"]]
+    assert alerts["ratio"].iloc[0] > 3
+    df = cohort_frame(world, result).sort_values("priority_rank")
+    outage = (df["region"] == "LATAM") & df["triggers"].str.contains("missed_payment")
+    band = df[df["pinned"]]
+    record_property("pinned_accounts", len(band))
+    assert len(band) >= 50
+    # the top of the list is the outage cohort, with the payment fix as playbook
+    assert df["pinned"].head(len(band)).all()
+    assert outage[band.index].all()
+    assert (band["playbook"] == "payment_fix").all()
+    assert band["alert"].str.startswith("missed_payment in region=LATAM").all()
+    # and the model's own explanation agrees: payments is the primary driver of most of them
+    drivers = band["primary_driver"].value_counts(normalize=True)
+    record_property("pinned_payments_driver_share", round(drivers.get("payments", 0.0), 3))
+    assert drivers.index[0] == "payments" and drivers["payments"] > 0.6
+    # the cohort (new accounts of the outage region with a failed payment): at clearly
+    # higher risk than everyone else, and every one of them that is actionable is in the band
     cohort, rest = df[df["cohort"]], df[~df["cohort"]]
     assert len(cohort) >= 10
-    # the outage cohort carries clearly more risk than everyone else
     assert cohort["probability"].mean() > 2 * rest["probability"].mean()
-    # among the riskiest 5% of accounts, the cohort is heavily over-represented
-    top = df.sort_values("probability", ascending=False).head(max(len(df) // 20, 1))
-    assert top["cohort"].mean() > 3 * df["cohort"].mean()
     routed = cohort[cohort["owner"] != "none"]
-    others = rest[rest["owner"] != "none"]
     assert len(routed) >= 0.5 * len(cohort)
-    # payments is what sets the cohort apart: the payments driver is at least twice as common
-    # among its routed accounts as among the other routed accounts (new accounts also show low
-    # usage, so not every one of them is payment-driven)
-    cohort_share = (routed["primary_driver"] == "payments").mean()
-    other_share = (others["primary_driver"] == "payments").mean()
-    assert cohort_share > 2 * other_share
-    assert (routed.loc[routed["primary_driver"] == "payments", "playbook"] == "payment_fix").all()
+    assert routed["pinned"].all() and (routed["playbook"] == "payment_fix").all()
 
 
 def test_value_aware_ranking_captures_more_churned_arr(world, record_property):
@@ -101,6 +110,9 @@ def test_value_aware_ranking_captures_more_churned_arr(world, record_property):
     record_property("arr_captured_top10_priority", round(by_priority, 3))
     record_property("arr_captured_top10_probability", round(by_probability, 3))
     assert by_priority > by_probability
+    # a quiet month: no crisis alert, nothing pinned, the list is ranked by value at risk
+    assert pd.read_csv(result.out_dir / "alerts.csv").empty
+    assert not result.priority["pinned"].any()
 
 
 def test_rerun_is_byte_identical_and_crash_keeps_previous_outputs(world, monkeypatch, tmp_path):
@@ -110,7 +122,7 @@ def test_rerun_is_byte_identical_and_crash_keeps_previous_outputs(world, monkeyp
     run_score(world, "2025-12-01", out=out, log_run=False)
     assert {p.name: p.read_bytes() for p in first.out_dir.iterdir()} == files
     assert {"priority.parquet", "priority.csv", "segments_summary.csv", "report.html",
-            "crm_export.csv", "contributions.parquet"} <= set(files)
+            "crm_export.csv", "contributions.parquet", "alerts.csv"} <= set(files)
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")

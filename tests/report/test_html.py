@@ -365,6 +365,17 @@ def test_hostile_text_never_appears_as_markup(page):
     assert "churn &#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
 
 
+def test_crisis_alerts_shown_first_escaped_and_absent_when_none(run_inputs):
+    r = run_inputs
+    hostile = "missed_payment in region=<b>LATAM</b>: 23% of accounts vs 3% before (x6.8)"
+    page = rh.render_report(r.priority.assign(pinned=r.priority["priority_rank"] <= 3),
+                            r.summary, r.contributions, r.cfg, alerts=[hostile])
+    assert page.index('id="alerts"') < page.index('id="headline"')
+    assert "region=&lt;b&gt;LATAM&lt;/b&gt;" in page and "<b>LATAM" not in page
+    assert "Their 3 actionable accounts are ranked first" in page
+    assert 'id="alerts"' not in rh.render_report(r.priority, r.summary, r.contributions, r.cfg)
+
+
 def test_script_json_cannot_close_the_script_element():
     text = rh.script_json({"x": "</script><script>alert(1)</script> & <!-- \u2028"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text

@@ -22,10 +22,16 @@ def test_valid_list_passes():
     assert len(check_priority(ranked())) == 2
 
 
+def test_pinned_accounts_may_precede_higher_scores():
+    assert len(check_priority(ranked().assign(priority_score=[5.0, 40.0], pinned=[True, False])))
+
+
 @pytest.mark.parametrize("change", [
     {"probability": [1.4, 0.1]},
     {"account_id": ["a", "a"]},
     {"priority_score": [5.0, 40.0]},
+    {"priority_score": [5.0, 40.0], "pinned": [False, False]},
+    {"pinned": [False, True]},
 ])
 def test_malformed_lists_are_rejected(change):
     with pytest.raises(pa.errors.SchemaErrors):
