@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from churnseg.config import MonitorConfig, SegmentsConfig
-from churnseg.scoring.segments import risk_tier, triggers
+from churnseg.scoring.segments import risk_tier, trigger_flags
 
 TENURE = "tenure"
 HIGH_RISK = "high_risk"
@@ -47,11 +47,11 @@ def cohort_frame(features: pd.DataFrame, probability: np.ndarray, segments: Segm
     for dim in cfg.dimensions:
         if dim == TENURE:
             band = np.where(tenure < cfg.new_account_days, "new", "established")
-            out[dim] = np.where(np.isnan(tenure), "unknown", band).astype(object)
+            out[dim] = pd.Categorical(np.where(np.isnan(tenure), "unknown", band))
         elif dim in features.columns:
             col = features[dim].astype("object")
-            out[dim] = col.where(col.notna(), "unknown").astype(str).to_numpy(dtype=object)
-    fired = pd.Series(triggers(features, segments), dtype=object).str.split("; ")
+            out[dim] = pd.Categorical(col.where(col.notna(), "unknown").astype(str))
+    fired = trigger_flags(features, segments)
     for signal in cfg.signals:
         if signal == HIGH_RISK:
             out[signal] = high_risk
@@ -61,8 +61,11 @@ def cohort_frame(features: pd.DataFrame, probability: np.ndarray, segments: Segm
                                       errors="coerce").to_numpy(dtype=float)
             out[signal] = ((activated == 0) & (tenure >= cfg.stalled_after_days)
                            & (tenure < cfg.new_account_days))
+        elif signal in fired.columns:
+            out[signal] = fired[signal].to_numpy()
         else:
-            out[signal] = fired.map(lambda names, s=signal: s in names).to_numpy(dtype=bool)
+            known = [HIGH_RISK, STALLED_ONBOARDING, *fired.columns]
+            raise ValueError(f"unknown monitor signal {signal!r} (known: {', '.join(known)})")
     return pd.DataFrame(out, index=features.index)
 
 
@@ -87,25 +90,27 @@ def cohort_alerts(now: pd.DataFrame, before: pd.DataFrame, n_before_dates: int,
     signals = [s for s in cfg.signals if s in now.columns and s in before.columns]
     if not dims or not signals or now.empty or before.empty:
         return pd.DataFrame(columns=[*ALERT_COLUMNS, "members"])
-    rows = []
+    parts = []
     for size in range(1, min(cfg.max_combination, len(dims)) + 1):
         for group in combinations(dims, size):
-            g_now = now.groupby(list(group), observed=True)[signals].agg(["sum", "size"])
-            g_before = before.groupby(list(group), observed=True)[signals].agg(["sum", "size"])
-            for key in g_now.index:
-                values = key if isinstance(key, tuple) else (key,)
-                cohort = " & ".join(f"{d}={v}" for d, v in zip(group, values, strict=True))
-                for signal in signals:
-                    n1, x1 = g_now.loc[key, (signal, "size")], g_now.loc[key, (signal, "sum")]
-                    if key in g_before.index:
-                        n0 = g_before.loc[key, (signal, "size")] / n_before_dates
-                        x0 = g_before.loc[key, (signal, "sum")] / n_before_dates
-                    else:
-                        n0 = x0 = 0.0
-                    rows.append((signal, cohort, tuple(zip(group, values, strict=True)), size,
-                                 float(n1), float(x1), float(n0), float(x0)))
-    table = pd.DataFrame(rows, columns=["signal", "cohort", "members", "size", "accounts",
-                                        "with_signal", "n_before", "x_before"])
+            keys = list(group)
+            x_now = now.groupby(keys, observed=True)[signals].sum()
+            n_now = now.groupby(keys, observed=True).size()
+            x_before = (before.groupby(keys, observed=True)[signals].sum()
+                        .reindex(x_now.index).fillna(0.0) / n_before_dates)
+            n_before = (before.groupby(keys, observed=True).size()
+                        .reindex(x_now.index).fillna(0.0) / n_before_dates)
+            members = [tuple(zip(group, k if isinstance(k, tuple) else (k,), strict=True))
+                       for k in x_now.index]
+            cohorts = [" & ".join(f"{d}={v}" for d, v in m) for m in members]
+            for signal in signals:
+                parts.append(pd.DataFrame({
+                    "signal": signal, "cohort": cohorts, "members": members, "size": size,
+                    "accounts": n_now.to_numpy(dtype=float),
+                    "with_signal": x_now[signal].to_numpy(dtype=float),
+                    "n_before": n_before.to_numpy(dtype=float),
+                    "x_before": x_before[signal].to_numpy(dtype=float)}))
+    table = pd.concat(parts, ignore_index=True)
     table = pd.concat([table, _compare(table["with_signal"], table["accounts"],
                                        table["x_before"], table["n_before"])], axis=1)
     hit = table[_passes(table, cfg)]

@@ -105,8 +105,8 @@ def renewal_window(features: pd.DataFrame, cfg: SegmentsConfig) -> np.ndarray:
     return out
 
 
-def triggers(features: pd.DataFrame, cfg: SegmentsConfig) -> np.ndarray:
-    """Events that call for action now, joined with '; ' (empty when none fire)."""
+def trigger_flags(features: pd.DataFrame, cfg: SegmentsConfig) -> pd.DataFrame:
+    """One boolean column per trigger: an event that calls for action now."""
     t = cfg.triggers
     used_before = [c for c in features.columns if c.startswith("adopted_")]
     adopted = (features[used_before].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1)
@@ -119,9 +119,15 @@ def triggers(features: pd.DataFrame, cfg: SegmentsConfig) -> np.ndarray:
         "downgrade": _col(features, "arr_change_90d") <= t.downgrade_change,
         "ticket_surge": _col(features, "tickets_7d") >= t.ticket_surge_7d,
     }
-    names = np.array(list(fired), dtype=object)
-    mask = np.column_stack([f.fillna(False).to_numpy(dtype=bool) for f in fired.values()])
-    return np.array(["; ".join(names[row]) for row in mask], dtype=object)
+    return pd.DataFrame({name: f.fillna(False).to_numpy(dtype=bool) for name, f in fired.items()},
+                        index=features.index)
+
+
+def triggers(features: pd.DataFrame, cfg: SegmentsConfig) -> np.ndarray:
+    """Events that call for action now, joined with '; ' (empty when none fire)."""
+    flags = trigger_flags(features, cfg)
+    names = np.array(list(flags.columns), dtype=object)
+    return np.array(["; ".join(names[row]) for row in flags.to_numpy()], dtype=object)
 
 
 def fold_small(values: np.ndarray | pd.Series, min_size: int) -> np.ndarray:
