@@ -430,7 +430,6 @@ class MonitorConfig(StrictModel):
                                  "detractor_response", "downgrade", "feature_inactivity",
                                  "high_risk"],
         description="trigger names, `high_risk` (top risk tier) or `stalled_onboarding`")
-    new_account_days: int = Field(90, ge=1)
     stalled_after_days: int = Field(14, ge=0, description="not activated after this many days")
     min_accounts: int = Field(20, ge=1, description="accounts showing the signal now, at least")
     min_ratio: float = Field(2.0, gt=1.0, description="share now / share before, at least")

@@ -46,7 +46,7 @@ def cohort_frame(features: pd.DataFrame, probability: np.ndarray, segments: Segm
                            errors="coerce").to_numpy(dtype=float)
     for dim in cfg.dimensions:
         if dim == TENURE:
-            band = np.where(tenure < cfg.new_account_days, "new", "established")
+            band = np.where(tenure < segments.new_account_days, "new", "established")
             out[dim] = pd.Categorical(np.where(np.isnan(tenure), "unknown", band))
         elif dim in features.columns:
             col = features[dim].astype("object")
@@ -60,7 +60,7 @@ def cohort_frame(features: pd.DataFrame, probability: np.ndarray, segments: Segm
                                                                           index=features.index)),
                                       errors="coerce").to_numpy(dtype=float)
             out[signal] = ((activated == 0) & (tenure >= cfg.stalled_after_days)
-                           & (tenure < cfg.new_account_days))
+                           & (tenure < segments.new_account_days))
         elif signal in fired.columns:
             out[signal] = fired[signal].to_numpy()
         else:

@@ -30,9 +30,10 @@ def subscription_value(
     Columns: arr (sum over active rows; null without an active subscription), arr_change_{n}d
     (arr vs the ARR active n = `arr_change_days` days earlier, fraction; null when that was 0),
     and when the columns exist: seats (sum), plan (category: of the active row with the highest
-    ARR, then the latest start), days_to_renewal (days from as_of to that row's renews_at, or
-    to its next anniversary when renews_at has already passed: a renewal date that is not kept
-    up to date recurs yearly).
+    ARR, then the latest start), renewal_term_months (the contract's billing term: the longest
+    start-to-renewal gap, in 1/3/6/12 months, among the account's rows so far), days_to_renewal
+    (days from as_of to that row's renews_at, or, when renews_at has already passed, to the
+    first renewal after as_of stepping by the term: a renewal date not kept up to date recurs).
     """
     keys = snapshot_keys(snapshots)
     cols = set(tables.columns("subscriptions"))
@@ -44,10 +45,6 @@ def subscription_value(
         parts.append(f"first(sub.plan {main}) AS plan")
     if "renews_at" in cols:
         parts.append(f"first(sub.renews_at {main}) AS renews_at")
-        parts.append(
-            f"first({_term_months('sub.started_at', 'sub.renews_at')} {main}) "
-            "AS renewal_term_months"
-        )
     n = int(arr_change_days)
     with snapshot_relation(tables.con, keys) as snap:
         df = tables.con.execute(f"""
@@ -57,6 +54,7 @@ def subscription_value(
                  AND sub.started_at < s.as_of AND (sub.ended_at IS NULL OR sub.ended_at >= s.as_of)
                 GROUP BY s.row
             ),
+            {_terms_cte(snap) if "renews_at" in cols else ""}
             back AS (
                 SELECT s.row, sum(sub.arr) AS arr_then
                 FROM "{snap}" s JOIN subscriptions sub ON sub.account_id = s.account_id
@@ -65,19 +63,21 @@ def subscription_value(
                 GROUP BY s.row
             )
             SELECT s.row, now.* EXCLUDE (row {", renews_at" if "renews_at" in cols else ""}),
+                   {"terms.renewal_term_months," if "renews_at" in cols else ""}
                    CASE WHEN back.arr_then > 0
                         THEN (coalesce(now.arr, 0) - back.arr_then) / back.arr_then
                         END AS arr_change_{n}d
                    {
             ", "
             + days_between(
-                _next_renewal("now.renews_at", "s.as_of", "now.renewal_term_months"), "s.as_of"
+                _next_renewal("now.renews_at", "s.as_of", "terms.renewal_term_months"), "s.as_of"
             )
             + " AS days_to_renewal"
             if "renews_at" in cols
             else ""
         }
             FROM "{snap}" s LEFT JOIN now USING (row) LEFT JOIN back USING (row)
+            {"LEFT JOIN terms USING (row)" if "renews_at" in cols else ""}
         """).df()
     out = keys.join(df.set_index("row"), how="left")
     order = ["account_id", "as_of", "arr", f"arr_change_{n}d"]
@@ -99,6 +99,25 @@ def subscription_value(
         )
         order += ["days_to_renewal", "renewal_term_months"]
     return normalize_keys(out[order])
+
+
+def _terms_cte(snap: str) -> str:
+    """SQL CTE `terms`: the account's billing term in months at as_of.
+
+    A row's start-to-renewal gap gives its term only when the row starts at a renewal: an
+    amendment row (a plan change or seat add mid-term) starts between two renewals, so its gap
+    is a fraction of the term, while a row never overstates it. So the account's term is the
+    longest among its rows started before as_of. (A switch from annual to monthly billing keeps
+    reading as annual: rarer than upgrades to annual and than amendments, which this gets right.)
+    """
+    return f"""terms AS (
+                SELECT s.row,
+                       max({_term_months('sub.started_at', 'sub.renews_at')})
+                           AS renewal_term_months
+                FROM "{snap}" s JOIN subscriptions sub ON sub.account_id = s.account_id
+                 AND sub.started_at < s.as_of AND sub.renews_at IS NOT NULL
+                GROUP BY s.row
+            ),"""
 
 
 def _term_months(started_at: str, renews_at: str) -> str:
