@@ -158,6 +158,10 @@ def evaluate_model(
     y = test[label].to_numpy().astype(int)
     arr = test["arr"].to_numpy(dtype=float) if "arr" in test.columns else None
     e = cfg.evaluation
+    # an account's monthly snapshots share churn events (overlapping label windows): resample
+    # accounts, not rows, or the intervals come out too narrow
+    groups = test["account_id"].to_numpy() if "account_id" in test.columns else None
+    boot = {"n_boot": e.bootstrap, "seed": e.seed, "groups": groups}
     scores = {"model": model.predict_proba(test)}
     logistic = LogisticBaseline().fit(split.train[model.features], split.train[label])
     scores["logistic_baseline"] = logistic.predict_proba(test[model.features])[:, 1]
@@ -166,12 +170,11 @@ def evaluate_model(
         scores["last_period_rate"] = last.predict_proba(test)[:, 1]
     frames = []
     for name, p in scores.items():
-        boot = ev.bootstrap_metrics(y, p, arr=arr, n_boot=e.bootstrap, seed=e.seed, ks=e.ks)
-        frames.append(boot.assign(model=name))
+        frames.append(ev.bootstrap_metrics(y, p, arr=arr, ks=e.ks, **boot).assign(model=name))
     oracle = oracle_probability(data_cfg, test, cfg)
     if oracle is not None:
-        frames.append(ev.bootstrap_metrics(y, oracle, arr=arr, n_boot=e.bootstrap, seed=e.seed,
-                                           ks=e.ks).assign(model="oracle"))
+        frames.append(ev.bootstrap_metrics(y, oracle, arr=arr, ks=e.ks, **boot)
+                      .assign(model="oracle"))
     evaluation = pd.concat(frames, ignore_index=True)
     metrics: dict[str, float] = {}
     for row in evaluation.itertuples():
@@ -184,8 +187,7 @@ def evaluate_model(
             if baseline in scores and (metric != "arr_captured_at_10" or arr is not None):
                 # paired bootstrap: the same resamples for both, the right test of "better"
                 diff, lo, hi = ev.paired_bootstrap_difference(
-                    y, scores["model"], scores[baseline], metric, arr=arr,
-                    n_boot=e.bootstrap, seed=e.seed)
+                    y, scores["model"], scores[baseline], metric, arr=arr, **boot)
                 metrics.update({f"diff_vs_{baseline}_{metric}": diff,
                                 f"diff_vs_{baseline}_{metric}_ci_low": lo,
                                 f"diff_vs_{baseline}_{metric}_ci_high": hi})

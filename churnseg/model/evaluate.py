@@ -347,13 +347,33 @@ def _prepare(
     return y, pv, a
 
 
-def _resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[np.ndarray]:
-    """Yield chunks of bootstrap count matrices: row b counts how often each row was drawn."""
-    chunk = max(1, _CHUNK_CELLS // n)
+def _resample_counts(
+    rng: np.random.Generator, n: int, n_boot: int, clusters: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
+    """Yield chunks of bootstrap count matrices: row b counts how often each row was drawn.
+
+    With `clusters` (a cluster code 0..g-1 per row), whole clusters are drawn: every row of a
+    cluster drawn c times gets count c.
+    """
+    g = n if clusters is None else int(clusters.max()) + 1
+    chunk = max(1, _CHUNK_CELLS // max(n, g))
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+        idx = rng.integers(0, g, size=(b, g)) + (np.arange(b) * g)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=b * g).reshape(b, g)
+        yield counts if clusters is None else counts[:, clusters]
+
+
+def _cluster_codes(groups: ArrayLike | None, n: int) -> np.ndarray | None:
+    """Dense codes 0..g-1 of the resampling unit of each row (None: every row its own unit)."""
+    if groups is None:
+        return None
+    values = pd.Series(np.asarray(groups, dtype=object))
+    if len(values) != n:
+        raise ValueError(f"groups has {len(values)} values for {n} rows")
+    if values.isna().any():
+        raise ValueError("groups contain missing values")
+    return pd.factorize(values, sort=False)[0].astype(np.int64)
 
 
 def _ks_for(metric: str) -> tuple[float, ...]:
@@ -426,13 +446,17 @@ def bootstrap_metrics(
     seed: int = 0,
     ks: Sequence[float] = DEFAULT_KS,
     *,
+    groups: ArrayLike | None = None,
     ece_bins: int = 10,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Metrics with percentile-bootstrap confidence intervals.
 
     Rows are resampled with replacement (multinomial counts); resamples with a single class are
-    skipped (and counted in the log).
+    skipped (and counted in the log). With `groups`, whole groups are resampled instead (a
+    cluster bootstrap): monthly snapshots of one account share churn events through their
+    overlapping label windows, so resampling them as independent rows would make the intervals
+    too narrow.
 
     Args:
         y_true: churn labels (0/1).
@@ -442,6 +466,7 @@ def bootstrap_metrics(
         seed: seed of the resampling; the same seed gives the same resamples for any predictor
             of the same length.
         ks: fractions of accounts targeted.
+        groups: the resampling unit of each row (e.g. account_id); default each row alone.
         ece_bins: quantile bins of the expected calibration error.
         level: coverage of the interval (0.95 -> 2.5th and 97.5th percentiles).
 
@@ -452,7 +477,7 @@ def bootstrap_metrics(
     y, pv, a = _prepare(y_true, p, arr)
     engine = _Engine(y, pv, a, ks, ece_bins=ece_bins)
     point = engine.compute(np.ones((1, y.size)))
-    draws = _bootstrap_draws([engine], y, n_boot, seed)[0]
+    draws = _bootstrap_draws([engine], y, n_boot, seed, _cluster_codes(groups, y.size))[0]
     lo_q, hi_q = 50 * (1 - level), 50 * (1 + level)
     rows = []
     for name in engine.names():
@@ -470,7 +495,11 @@ def _percentiles(values: np.ndarray, lo_q: float, hi_q: float) -> tuple[float, f
 
 
 def _bootstrap_draws(
-    engines: Sequence[_Engine], y: np.ndarray, n_boot: int, seed: int
+    engines: Sequence[_Engine],
+    y: np.ndarray,
+    n_boot: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Metric values over the same resamples for each engine, one-class resamples dropped."""
     if n_boot < 1:
@@ -478,7 +507,7 @@ def _bootstrap_draws(
     rng = np.random.default_rng(seed)
     parts: list[list[dict[str, np.ndarray]]] = [[] for _ in engines]
     skipped = 0
-    for counts in _resample_counts(rng, y.size, n_boot):
+    for counts in _resample_counts(rng, y.size, n_boot, clusters):
         n_pos = counts @ y
         keep = (n_pos > 0) & (n_pos < y.size)
         skipped += int((~keep).sum())
@@ -506,6 +535,7 @@ def paired_bootstrap_difference(
     n_boot: int = 200,
     seed: int = 0,
     *,
+    groups: ArrayLike | None = None,
     level: float = 0.95,
 ) -> tuple[float, float, float]:
     """Difference of a metric between two predictors (a - b) with a paired bootstrap interval.
@@ -521,6 +551,7 @@ def paired_bootstrap_difference(
         arr: ARR per account (needed for `arr_captured_at_*`).
         n_boot: number of resamples.
         seed: seed of the resampling.
+        groups: the resampling unit of each row (see `bootstrap_metrics`).
         level: coverage of the interval.
 
     Returns:
@@ -534,7 +565,8 @@ def paired_bootstrap_difference(
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(engines[0].names())}")
     ones = np.ones((1, yv.size))
     diff = float(engines[0].compute(ones)[metric][0] - engines[1].compute(ones)[metric][0])
-    draws_a, draws_b = _bootstrap_draws(engines, yv, n_boot, seed)
+    draws_a, draws_b = _bootstrap_draws(engines, yv, n_boot, seed,
+                                        _cluster_codes(groups, yv.size))
     lo, hi = _percentiles(draws_a[metric] - draws_b[metric], 50 * (1 - level), 50 * (1 + level))
     return diff, lo, hi
 

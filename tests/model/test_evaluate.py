@@ -196,6 +196,32 @@ def test_bootstrap_skips_one_class_resamples():
     assert auc["value"] == 1.0 and auc["ci_low"] == 1.0
 
 
+def test_cluster_bootstrap_resamples_accounts_not_rows():
+    # every account appears 3 times with the same outcome (overlapping label windows at their
+    # most extreme): resampling rows treats that as 3x the evidence, resampling accounts does not
+    y, p, arr = _random_case(3000, seed=12)
+    rep = lambda v: np.repeat(v, 3)  # noqa: E731
+    accounts = rep(np.arange(3000).astype(str))
+    unique = ev.bootstrap_metrics(y, p, arr, n_boot=60, seed=3).set_index("metric")
+    rows = ev.bootstrap_metrics(rep(y), rep(p), rep(arr), n_boot=60, seed=3).set_index("metric")
+    clustered = ev.bootstrap_metrics(rep(y), rep(p), rep(arr), n_boot=60, seed=3,
+                                     groups=accounts).set_index("metric")
+    for metric in ("roc_auc", "pr_auc", "brier", "log_loss"):
+        # the same draws of accounts give the same resampled metrics as the unique rows
+        assert clustered.loc[metric].to_numpy() == pytest.approx(unique.loc[metric].to_numpy())
+    width = lambda df: df["ci_high"] - df["ci_low"]  # noqa: E731
+    ratio = width(rows).loc["roc_auc"] / width(clustered).loc["roc_auc"]
+    assert 0.4 < ratio < 0.75  # ~ 1 / sqrt(3) = 0.58
+    # one row per group is the plain row bootstrap
+    singles = ev.bootstrap_metrics(y, p, arr, n_boot=60, seed=3, groups=np.arange(3000))
+    pd.testing.assert_frame_equal(singles, unique.reset_index())
+    diff = ev.paired_bootstrap_difference(rep(y), rep(p), rep(np.sqrt(p)), "roc_auc",
+                                          n_boot=30, groups=accounts)
+    assert diff == (0.0, 0.0, 0.0)  # a monotone transform ranks identically
+    with pytest.raises(ValueError, match="groups has 5 values for 3000 rows"):
+        ev.bootstrap_metrics(y, p, groups=np.arange(5))
+
+
 def test_bootstrap_of_50k_rows_is_fast():
     y, p, arr = _random_case(50_000, seed=5, decimals=3)
     start = time.perf_counter()
