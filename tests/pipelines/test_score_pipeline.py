@@ -76,6 +76,9 @@ def test_crisis_cohort_tops_the_list_with_payment_driver_and_fix(world, record_p
     outage = (df["region"] == "LATAM") & df["triggers"].str.contains("missed_payment")
     band = df[df["pinned"]]
     record_property("pinned_accounts", len(band))
+    record_property("pinned_new_share", round(band["cohort"].mean(), 3))
+    record_property("top50_new_share", round(df["cohort"].head(50).mean(), 3))
+    record_property("new_rest_share", round(df.loc[~df["pinned"], "cohort"].mean(), 4))
     assert len(band) >= 50
     # the top of the list is the outage cohort, with the payment fix as playbook
     assert df["pinned"].head(len(band)).all()
