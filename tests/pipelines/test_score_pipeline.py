@@ -97,6 +97,8 @@ def test_crisis_cohort_tops_the_list_with_payment_driver_and_fix(world, record_p
     routed = cohort[cohort["owner"] != "none"]
     assert len(routed) >= 0.5 * len(cohort)
     assert routed["pinned"].all() and (routed["playbook"] == "payment_fix").all()
+    record_property("cohort_payments_driver_share",
+                    round((routed["primary_driver"] == "payments").mean(), 3))
 
 
 def test_value_aware_ranking_captures_more_churned_arr(world, record_property):
