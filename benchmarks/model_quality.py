@@ -81,8 +81,6 @@ def main() -> None:
                     print(f"CI separation {who:<6} vs {base:<17} {key:<18} "
                           f"{'yes' if low > high else 'no'} ({low:.4f} vs {high:.4f})")
     for k, v in m.items():
-        if k.startswith("beats_"):
-            print(f"{k} = {v:.0f}")
         if k.startswith("diff_vs_") and not k.endswith(("_ci_low", "_ci_high")):
             print(f"{k} = {v:+.4f} [{m[k + '_ci_low']:+.4f}, {m[k + '_ci_high']:+.4f}] "
                   "(paired bootstrap)")

@@ -160,8 +160,7 @@ def evaluate_model(
     e = cfg.evaluation
     # an account's monthly snapshots share churn events (overlapping label windows): resample
     # accounts, not rows, or the intervals come out too narrow
-    groups = test["account_id"].to_numpy() if "account_id" in test.columns else None
-    boot = {"n_boot": e.bootstrap, "seed": e.seed, "groups": groups}
+    boot = {"n_boot": e.bootstrap, "seed": e.seed, "groups": test["account_id"].to_numpy()}
     scores = {"model": model.predict_proba(test)}
     logistic = LogisticBaseline().fit(split.train[model.features], split.train[label])
     scores["logistic_baseline"] = logistic.predict_proba(test[model.features])[:, 1]

@@ -356,7 +356,7 @@ def _resample_counts(
     cluster drawn c times gets count c.
     """
     g = n if clusters is None else int(clusters.max()) + 1
-    chunk = max(1, _CHUNK_CELLS // max(n, g))
+    chunk = max(1, _CHUNK_CELLS // n)
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, g, size=(b, g)) + (np.arange(b) * g)[:, None]
@@ -477,7 +477,7 @@ def bootstrap_metrics(
     y, pv, a = _prepare(y_true, p, arr)
     engine = _Engine(y, pv, a, ks, ece_bins=ece_bins)
     point = engine.compute(np.ones((1, y.size)))
-    draws = _bootstrap_draws([engine], y, n_boot, seed, _cluster_codes(groups, y.size))[0]
+    draws = _bootstrap_draws([engine], y, n_boot, seed, groups)[0]
     lo_q, hi_q = 50 * (1 - level), 50 * (1 + level)
     rows = []
     for name in engine.names():
@@ -499,7 +499,7 @@ def _bootstrap_draws(
     y: np.ndarray,
     n_boot: int,
     seed: int,
-    clusters: np.ndarray | None = None,
+    groups: ArrayLike | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Metric values over the same resamples for each engine, one-class resamples dropped."""
     if n_boot < 1:
@@ -507,7 +507,7 @@ def _bootstrap_draws(
     rng = np.random.default_rng(seed)
     parts: list[list[dict[str, np.ndarray]]] = [[] for _ in engines]
     skipped = 0
-    for counts in _resample_counts(rng, y.size, n_boot, clusters):
+    for counts in _resample_counts(rng, y.size, n_boot, _cluster_codes(groups, y.size)):
         n_pos = counts @ y
         keep = (n_pos > 0) & (n_pos < y.size)
         skipped += int((~keep).sum())
@@ -565,8 +565,7 @@ def paired_bootstrap_difference(
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(engines[0].names())}")
     ones = np.ones((1, yv.size))
     diff = float(engines[0].compute(ones)[metric][0] - engines[1].compute(ones)[metric][0])
-    draws_a, draws_b = _bootstrap_draws(engines, yv, n_boot, seed,
-                                        _cluster_codes(groups, yv.size))
+    draws_a, draws_b = _bootstrap_draws(engines, yv, n_boot, seed, groups)
     lo, hi = _percentiles(draws_a[metric] - draws_b[metric], 50 * (1 - level), 50 * (1 + level))
     return diff, lo, hi
 
